@@ -1,0 +1,33 @@
+import type { Label, MetricMetadata, Sample } from '../proto/types.js'
+
+/** A series that passed validation: labels sorted by name, fingerprint computed. */
+export interface AcceptedSeries {
+  /** Stable 64-bit fingerprint of the sorted label set (proto/fingerprint.ts). */
+  seriesId: bigint
+  metricName: string
+  labels: Label[]
+  samples: Sample[]
+}
+
+export interface AcceptedBatch {
+  series: AcceptedSeries[]
+  metadata: MetricMetadata[]
+  sampleCount: number
+  /**
+   * The request body as received (snappy-compressed prometheus.WriteRequest) when it holds
+   * exactly `series` and `metadata`: sinks whose record format is remote-write 1.0 store it
+   * as is instead of encoding and compressing again.
+   */
+  originalRw1Snappy?: Uint8Array
+}
+
+/**
+ * Where the receiver hands accepted data. `write` resolves only once the batch is
+ * durable (fsynced to the local WAL, or acknowledged by every Kafka partition it
+ * touched): the HTTP edge answers 2xx after that and not before. It rejects with a
+ * ServiceUnavailableError when the sink cannot take more (WAL full, broker down).
+ */
+export interface Sink {
+  write(batch: AcceptedBatch): Promise<void>
+  close(): Promise<void>
+}

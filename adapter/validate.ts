@@ -1,0 +1,143 @@
+/**
+ * Series validation: what Prometheus's own appender and Mimir's distributor refuse, with
+ * limits from the config. Invalid series or samples are dropped and reported; the valid
+ * rest of the request is still stored (the handler answers 400 naming the rejects).
+ */
+import type { ValidationLimits } from '../config/config.js'
+import type { Fingerprinter } from '../proto/fingerprint.js'
+import { compareUtf8 } from '../proto/fingerprint.js'
+import type { DecodedSeries, Label, Sample } from '../proto/types.js'
+import type { AcceptedSeries } from './sink.js'
+
+export type RejectReason =
+  | 'missing_metric_name'
+  | 'invalid_metric_name'
+  | 'invalid_label_name'
+  | 'duplicate_label_names'
+  | 'max_label_names_per_series'
+  | 'label_name_too_long'
+  | 'label_value_too_long'
+  | 'too_far_in_future'
+  | 'too_old'
+  | 'native_histogram'
+
+export interface Rejection {
+  /** Index of the series in the request. */
+  seriesIndex: number
+  reason: RejectReason
+  message: string
+  /** Samples (float or histogram) this rejection dropped. */
+  samples: number
+}
+
+export interface ValidationResult {
+  accepted: AcceptedSeries[]
+  acceptedSamples: number
+  rejections: Rejection[]
+  /** True when the accepted series are the request's series unchanged (same order, labels, samples). */
+  unchanged: boolean
+}
+
+export interface ValidationContext {
+  limits: ValidationLimits
+  /** Oldest timestamp kept: samples before it would be dropped by the raw TTL at insert. */
+  minTimestampMs: number
+  nowMs: number
+  fingerprinter: Fingerprinter
+}
+
+const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+// DateTime64(3) stores 1900-01-01 .. 2299-12-31; Prometheus data never predates 1970.
+const MIN_STORABLE_MS = 0
+
+function cut(text: string, max = 64): string {
+  return text.length <= max ? text : text.slice(0, max) + '...'
+}
+
+export function formatLabels(labels: readonly Label[]): string {
+  return cut('{' + labels.map((l) => `${l.name}=${JSON.stringify(cut(l.value, 40))}`).join(', ') + '}', 160)
+}
+
+function checkLabels(labels: Label[], limits: ValidationLimits): { reason: RejectReason; message: string } | undefined {
+  if (labels.length > limits.maxLabelsPerSeries)
+    return { reason: 'max_label_names_per_series', message: `${labels.length} labels, more than the limit of ${limits.maxLabelsPerSeries}` }
+  let metricName: string | undefined
+  for (let i = 0; i < labels.length; i++) {
+    const { name, value } = labels[i]
+    if (name.length > limits.maxLabelNameLength)
+      return { reason: 'label_name_too_long', message: `label name "${cut(name)}" is ${name.length} characters, over the limit of ${limits.maxLabelNameLength}` }
+    if (value.length > limits.maxLabelValueLength)
+      return { reason: 'label_value_too_long', message: `label "${cut(name)}" has a value of ${value.length} characters, over the limit of ${limits.maxLabelValueLength}` }
+    if (name === '__name__') {
+      metricName = value
+      if (!METRIC_NAME_RE.test(value)) return { reason: 'invalid_metric_name', message: `invalid metric name "${cut(value)}"` }
+    } else if (!LABEL_NAME_RE.test(name)) {
+      return { reason: 'invalid_label_name', message: `invalid label name "${cut(name)}"` }
+    }
+    if (i > 0 && labels[i - 1].name === name) return { reason: 'duplicate_label_names', message: `label "${cut(name)}" repeated` }
+  }
+  if (metricName === undefined) return { reason: 'missing_metric_name', message: 'no __name__ label' }
+  return undefined
+}
+
+function isSortedUnique(labels: readonly Label[]): boolean {
+  for (let i = 1; i < labels.length; i++) if (compareUtf8(labels[i - 1].name, labels[i].name) >= 0) return false
+  return true
+}
+
+export function validateSeries(series: readonly DecodedSeries[], ctx: ValidationContext): ValidationResult {
+  const accepted: AcceptedSeries[] = []
+  const rejections: Rejection[] = []
+  let acceptedSamples = 0
+  let unchanged = true
+  const maxTs = ctx.nowMs + ctx.limits.creationGracePeriodMs
+  const minTs = Math.max(ctx.minTimestampMs, MIN_STORABLE_MS)
+  for (let i = 0; i < series.length; i++) {
+    const s = series[i]
+    if (s.histogramCount > 0) {
+      rejections.push({ seriesIndex: i, reason: 'native_histogram', message: `${s.histogramCount} native histogram samples are not supported yet`, samples: s.histogramCount })
+      unchanged = false
+    }
+    if (s.samples.length === 0) {
+      unchanged = false
+      continue
+    }
+    let labels = s.labels
+    // Prometheus treats a label with an empty value as absent; drop it so ids agree.
+    if (labels.some((l) => l.value === '')) {
+      labels = labels.filter((l) => l.value !== '')
+      unchanged = false
+    }
+    if (!isSortedUnique(labels)) {
+      labels = [...labels].sort((a, b) => compareUtf8(a.name, b.name))
+      unchanged = false
+    }
+    const problem = checkLabels(labels, ctx.limits)
+    if (problem) {
+      rejections.push({ seriesIndex: i, ...problem, message: `${formatLabels(labels)}: ${problem.message}`, samples: s.samples.length })
+      unchanged = false
+      continue
+    }
+    let samples: Sample[] = s.samples
+    let future = 0
+    let old = 0
+    for (const sample of samples) {
+      if (sample.timestampMs > maxTs) future++
+      else if (sample.timestampMs < minTs) old++
+    }
+    if (future > 0 || old > 0) {
+      samples = samples.filter((x) => x.timestampMs <= maxTs && x.timestampMs >= minTs)
+      unchanged = false
+      if (future > 0)
+        rejections.push({ seriesIndex: i, reason: 'too_far_in_future', message: `${formatLabels(labels)}: ${future} samples more than ${ctx.limits.creationGracePeriodMs / 1000}s in the future`, samples: future })
+      if (old > 0)
+        rejections.push({ seriesIndex: i, reason: 'too_old', message: `${formatLabels(labels)}: ${old} samples older than the raw retention`, samples: old })
+      if (samples.length === 0) continue
+    }
+    const metricName = labels.find((l) => l.name === '__name__')!.value
+    accepted.push({ seriesId: ctx.fingerprinter.fingerprint(labels), metricName, labels, samples })
+    acceptedSamples += samples.length
+  }
+  return { accepted, acceptedSamples, rejections, unchanged }
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+/**
+ * `metrichouse <command>`: parses flags and configuration once, then starts a role.
+ */
+import { readFileSync } from 'node:fs'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { ConfigError, configKeys, loadConfig } from '../config/load.js'
+import { createJsonLogger } from '../observability/logger.js'
+import { openStore } from '../store/connection.js'
+import { migrate, schemaStatements } from '../store/schema.js'
+import { serve } from './serve.js'
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+const COMMANDS: Record<string, string> = {
+  serve: 'Run everything in one process: remote-write receiver, WAL, embedded ClickHouse, SQL endpoint',
+  migrate: 'Create or upgrade the ClickHouse schema (idempotent); --print shows the DDL instead',
+}
+
+function usage(): string {
+  const keys = configKeys()
+  const width = Math.max(...keys.map((k) => k.flag.length)) + 4
+  return [
+    `metrichouse ${VERSION}: Prometheus remote write into ClickHouse`,
+    '',
+    'Usage: metrichouse <command> [flags]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(10)} ${d}`),
+    '',
+    'Flags (each also METRICHOUSE_<NAME> in the environment, or a key of the YAML config):',
+    `  --${'config FILE'.padEnd(width)} YAML configuration file (schema: config/metrichouse.schema.json)`,
+    ...keys.map((k) => `  --${k.flag.padEnd(width)} ${k.description || k.path.join('.')}`.trimEnd()),
+    `  --${'print'.padEnd(width)} migrate: print the DDL and exit`,
+    `  --${'help'.padEnd(width)} this text`,
+    `  --${'version'.padEnd(width)} print the version`,
+    '',
+    'Defaults: --listen :9201 --data-dir ./data. Documentation: README.md and docs/.',
+  ].join('\n')
+}
+
+function parseCommandLine(argv: string[]) {
+  const options: NonNullable<ParseArgsConfig['options']> = {
+    config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+    print: { type: 'boolean' },
+  }
+  for (const k of configKeys()) options[k.flag] = { type: k.kind === 'boolean' ? 'boolean' : 'string' }
+  return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCommandLine>
+  try {
+    parsed = parseCommandLine(argv)
+  } catch (err) {
+    process.stderr.write(`metrichouse: ${(err as Error).message}\nRun 'metrichouse --help' for usage.\n`)
+    return 2
+  }
+  const { values, positionals } = parsed
+  if (values.version) {
+    process.stdout.write(`metrichouse ${VERSION}\n`)
+    return 0
+  }
+  const command = positionals[0]
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(usage() + '\n')
+    return command === undefined && !values.help ? 2 : 0
+  }
+  if (!(command in COMMANDS)) {
+    process.stderr.write(`metrichouse: unknown command "${command}"\nRun 'metrichouse --help' for usage.\n`)
+    return 2
+  }
+  let config
+  try {
+    config = loadConfig({
+      configFile: values.config as string | undefined,
+      flags: values as Record<string, string | boolean | undefined>,
+      env: process.env,
+    })
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`metrichouse: ${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+  const logger = createJsonLogger(config.logLevel)
+
+  if (command === 'migrate') {
+    if (values.print) {
+      process.stdout.write(schemaStatements({ rawRetentionMs: config.retention.rawMs }).join(';\n\n') + ';\n')
+      return 0
+    }
+    const store = await openStore({ url: config.clickhouse.url, dataDir: config.dataDir, database: config.clickhouse.database, username: config.clickhouse.username, password: config.clickhouse.password })
+    try {
+      await migrate(store.readWrite, { rawRetentionMs: config.retention.rawMs })
+      logger.info('schema is up to date', { clickhouse: store.embedded ? 'embedded' : config.clickhouse.url })
+    } finally {
+      await store.close()
+    }
+    return 0
+  }
+
+  const running = await serve(config, logger)
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info('shutting down', { signal })
+      running.shutdown().then(resolve, (err) => {
+        logger.error('shutdown failed', { err })
+        resolve()
+      })
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+  return 0
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`metrichouse: ${(err as Error)?.stack ?? String(err)}\n`)
+    process.exit(1)
+  },
+)

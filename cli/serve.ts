@@ -1,0 +1,126 @@
+/**
+ * `metrichouse serve`: the embedded default, one process on one port. Wires the parts:
+ * HTTP receiver -> WAL sink -> WAL -> flusher -> embedded ClickHouse, and read-only SQL.
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import { ReceiverMetrics } from '../adapter/metrics.js'
+import { remoteWriteHandler } from '../adapter/remote-write-handler.js'
+import type { Config } from '../config/config.js'
+import { startHttpServer, type Route, type RunningHttpServer } from '../http/server.js'
+import { RecordDecoder } from '../ingester/record-decoder.js'
+import { SeriesRegistry } from '../ingester/series-registry.js'
+import { WalFlusher } from '../ingester/wal-flusher.js'
+import type { Logger } from '../observability/logger.js'
+import { Fingerprinter } from '../proto/fingerprint.js'
+import { createSnappyCodec } from '../proto/snappy.js'
+import { SqlGateway } from '../query/sql-gateway.js'
+import { sqlHandler } from '../query/sql-handler.js'
+import { openStore, type StoreClients } from '../store/connection.js'
+import { ClickHouseSampleStore } from '../store/sample-store.js'
+import { migrate } from '../store/schema.js'
+import { FlushCheckpoint } from '../wal/checkpoint.js'
+import { createWalMetrics } from '../wal/metrics.js'
+import { WalSink } from '../wal/wal-sink.js'
+import { WriteAheadLog } from '../wal/write-ahead-log.js'
+
+export interface RunningServe {
+  address: { host: string; port: number }
+  /** Graceful: stop taking writes, drain the WAL into ClickHouse, close. */
+  shutdown(): Promise<void>
+}
+
+export async function serve(config: Config, logger: Logger): Promise<RunningServe> {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
+  let ready = false
+
+  const store: StoreClients = await openStore({
+    url: config.clickhouse.url,
+    dataDir: config.dataDir,
+    database: config.clickhouse.database,
+    username: config.clickhouse.username,
+    password: config.clickhouse.password,
+  })
+  await migrate(store.readWrite, { rawRetentionMs: config.retention.rawMs })
+
+  const wal = await WriteAheadLog.open({
+    dir: config.wal.dir,
+    segmentBytes: config.wal.segmentBytes,
+    maxBytes: config.wal.maxBytes,
+    fsync: config.wal.fsync,
+    logger,
+    metrics: createWalMetrics(registry),
+  })
+  const checkpoint = await FlushCheckpoint.open(config.wal.dir)
+  const snappy = await createSnappyCodec()
+  const fingerprinter = await Fingerprinter.create()
+  const flusher = new WalFlusher({
+    wal,
+    checkpoint,
+    store: new ClickHouseSampleStore(store.readWrite),
+    decoder: new RecordDecoder(snappy, fingerprinter),
+    seriesRegistry: new SeriesRegistry(),
+    logger,
+    registry,
+    maxBatchBytes: config.flush.maxBatchBytes,
+    idleIntervalMs: config.flush.intervalMs,
+  })
+  flusher.start()
+
+  const sink = new WalSink(wal, snappy)
+  const routes: Route[] = [
+    {
+      method: 'post',
+      path: '/api/v1/write',
+      handler: remoteWriteHandler({
+        sink,
+        snappy,
+        fingerprinter,
+        metrics: new ReceiverMetrics(registry),
+        limits: config.limits,
+        rawRetentionMs: config.retention.rawMs,
+      }),
+    },
+  ]
+  if (config.sql.enabled) {
+    const gateway = new SqlGateway({
+      client: store.readOnly,
+      embedded: store.embedded,
+      maxExecutionTimeMs: config.sql.maxExecutionTimeMs,
+      maxResultRows: config.sql.maxResultRows,
+    })
+    routes.push({ method: 'get', path: '/clickhouse', handler: sqlHandler(gateway) })
+    routes.push({ method: 'post', path: '/clickhouse', handler: sqlHandler(gateway) })
+  }
+
+  const http: RunningHttpServer = await startHttpServer({
+    listen: config.listen,
+    tls: config.tls,
+    auth: config.auth,
+    logger,
+    registry,
+    routes,
+    isReady: () => ready,
+  })
+  ready = true
+  logger.info('metrichouse serve is ready', {
+    listen: `${http.address.address}:${http.address.port}`,
+    dataDir: config.dataDir,
+    clickhouse: store.embedded ? 'embedded' : config.clickhouse.url,
+    snappy: snappy.implementation,
+  })
+
+  let shuttingDown: Promise<void> | undefined
+  return {
+    address: { host: http.address.address, port: http.address.port },
+    shutdown: () =>
+      (shuttingDown ??= (async () => {
+        ready = false
+        await http.close()
+        await flusher.stop({ drain: true })
+        await wal.close()
+        await store.close()
+        logger.info('metrichouse serve stopped')
+      })()),
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Read-only ad-hoc SQL against the store, for /clickhouse/. The client it is given must be
+ * dedicated to it: on the embedded engine it is locked once with `SET readonly = 1` and
+ * the execution limits (chDB turns per-query settings into session-wide SETs, so they
+ * cannot be sent per query without leaking); on a server they go with every query.
+ */
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
+import type { Readable } from 'node:stream'
+import { checkNormalisedStatement } from './sql-guard.js'
+
+export interface SqlGatewayOptions {
+  client: ClickHouseClient
+  embedded: boolean
+  maxExecutionTimeMs: number
+  maxResultRows: number
+}
+
+/** A ClickHouse error as its HTTP interface reports it. */
+export class ClickHouseQueryError extends Error {
+  override name = 'ClickHouseQueryError'
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly httpStatus: number,
+  ) {
+    super(message)
+  }
+}
+
+// ClickHouse's HTTP handler answers these error codes with these statuses; the rest 500.
+const STATUS_BY_CODE = new Map<number, number>([
+  [62, 400], // SYNTAX_ERROR
+  [6, 400], // CANNOT_PARSE_TEXT
+  [27, 400], // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  [36, 400], // BAD_ARGUMENTS
+  [42, 400], // NUMBER_OF_ARGUMENTS_DOESNT_MATCH
+  [43, 400], // ILLEGAL_TYPE_OF_ARGUMENT
+  [46, 404], // UNKNOWN_FUNCTION
+  [47, 404], // UNKNOWN_IDENTIFIER
+  [53, 400], // TYPE_MISMATCH
+  [60, 404], // UNKNOWN_TABLE
+  [81, 404], // UNKNOWN_DATABASE
+  [115, 404], // UNKNOWN_SETTING
+  [164, 403], // READONLY
+  [159, 408], // TIMEOUT_EXCEEDED
+  [396, 400], // TOO_MANY_ROWS_OR_BYTES
+  [457, 400], // BAD_QUERY_PARAMETER
+  [456, 400], // UNKNOWN_QUERY_PARAMETER
+  [497, 403], // ACCESS_DENIED
+])
+
+function toClickHouseError(err: unknown): ClickHouseQueryError {
+  const e = err as { code?: string | number; message?: string; cause?: { message?: string } }
+  const code = Number(e.code ?? 0) || 1000
+  let message = e.cause?.message ?? e.message ?? String(err)
+  if (!message.startsWith('Code:')) message = `Code: ${code}. DB::Exception: ${message}`
+  return new ClickHouseQueryError(message, code, STATUS_BY_CODE.get(code) ?? 500)
+}
+
+export class SqlGateway {
+  private ready?: Promise<void>
+
+  constructor(private readonly opts: SqlGatewayOptions) {}
+
+  private limitSettings(): ClickHouseSettings {
+    return {
+      readonly: '1',
+      max_execution_time: Math.max(1, Math.ceil(this.opts.maxExecutionTimeMs / 1000)),
+      max_result_rows: String(this.opts.maxResultRows),
+      result_overflow_mode: 'throw',
+      // As a ClickHouse server answers JSON formats: UInt64 ids would lose digits as numbers.
+      output_format_json_quote_64bit_integers: 1,
+    }
+  }
+
+  private init(): Promise<void> {
+    if (!this.opts.embedded) return Promise.resolve()
+    this.ready ??= (async () => {
+      const s = this.limitSettings()
+      // readonly last: after it no setting can change on this connection.
+      for (const [k, v] of Object.entries(s).filter(([k]) => k !== 'readonly')) {
+        await this.opts.client.command({ query: `SET ${k} = ${typeof v === 'string' && !/^[0-9]+$/.test(v) ? `'${v}'` : v}` })
+      }
+      await this.opts.client.command({ query: 'SET readonly = 1' })
+    })()
+    return this.ready
+  }
+
+  /** Runs one reading statement; the result is the raw output in `format` (unless the SQL names one). */
+  async run(sql: string, params: { format: string; queryParams: Record<string, string>; signal?: AbortSignal }): Promise<Readable> {
+    await this.init()
+    let normalised: string
+    try {
+      const rs = await this.opts.client.query({
+        query: 'SELECT formatQuerySingleLine({q:String}) AS q',
+        query_params: { q: sql },
+        format: 'JSONEachRow',
+        abort_signal: params.signal,
+      })
+      const rows = await rs.json<{ q: string }>()
+      normalised = rows[0]?.q ?? ''
+    } catch (err) {
+      throw toClickHouseError(err)
+    }
+    checkNormalisedStatement(normalised)
+    try {
+      const settings: ClickHouseSettings = { default_format: params.format as ClickHouseSettings['default_format'] }
+      const result = await this.opts.client.exec({
+        query: sql,
+        query_params: Object.keys(params.queryParams).length > 0 ? params.queryParams : undefined,
+        clickhouse_settings: this.opts.embedded ? settings : { ...this.limitSettings(), ...settings },
+        abort_signal: params.signal,
+      })
+      return result.stream
+    } catch (err) {
+      throw toClickHouseError(err)
+    }
+  }
+}
