@@ -77,9 +77,9 @@ function coerce(raw: string, key: ConfigKey, origin: string): unknown {
     case 'boolean':
       if (raw === 'true' || raw === '') return true
       if (raw === 'false') return false
-      throw new ConfigError(`${origin}: ${key.path.join('.')}: expected true or false, got "${raw.slice(0, 40)}"`)
+      throw new ConfigError(`${origin}: expected true or false, got "${raw.slice(0, 40)}"`)
     case 'integer': {
-      if (!/^-?[0-9]+$/.test(raw)) throw new ConfigError(`${origin}: ${key.path.join('.')}: expected an integer, got "${raw.slice(0, 40)}"`)
+      if (!/^-?[0-9]+$/.test(raw)) throw new ConfigError(`${origin}: expected an integer, got "${raw.slice(0, 40)}"`)
       return Number(raw)
     }
     case 'size':

@@ -30,7 +30,8 @@ export class WireReader {
   readonly view: DataView
   pos = 0
   private readonly utf8: TextDecoder
-  private readonly latin1: ((start: number, end: number) => string) | undefined
+  /** The same bytes as a Buffer (no copy), for its native latin1Slice. */
+  private readonly nodeBuf: Buffer & { latin1Slice(start: number, end: number): string }
 
   constructor(buf: Uint8Array, private readonly what: string) {
     this.buf = buf
@@ -40,9 +41,7 @@ export class WireReader {
     this.utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
     // Buffer.latin1Slice is a native, allocation-light way to turn ASCII bytes into a
     // string; plain Uint8Arrays are wrapped (no copy) to reach it.
-    const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
-    const slice = (b as unknown as { latin1Slice?: (s: number, e: number) => string }).latin1Slice
-    this.latin1 = typeof slice === 'function' ? slice.bind(b) : undefined
+    this.nodeBuf = (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as WireReader['nodeBuf']
   }
 
   fail(message: string, at: number = this.pos): never {
@@ -156,14 +155,14 @@ export class WireReader {
           case 4:
             return String.fromCharCode(buf[start], buf[start + 1], buf[start + 2], buf[start + 3])
         }
-        let s = ''
-        for (i = start; i < end; i++) s += String.fromCharCode(buf[i])
-        return s
+        // A flat string in one native call: building it with += would leave a rope of
+        // one-character pieces alive in the result (measured 10x slower, all in GC).
+        return this.nodeBuf.latin1Slice(start, end)
       }
-    } else if (this.latin1 !== undefined) {
+    } else {
       let i = start
       for (; i < end; i++) if (buf[i] >= 0x80) break
-      if (i === end) return this.latin1(start, end)
+      if (i === end) return this.nodeBuf.latin1Slice(start, end)
     }
     try {
       return this.utf8.decode(buf.subarray(start, end))

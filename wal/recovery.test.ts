@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RECORD_HEADER_BYTES } from './record.js'
 import { segmentFileName } from './segment.js'
 import { countingMetrics, makePayload, makeTempDir, payloadNumber, readAll, recordingLogger } from './test-fixtures.js'
-import { WriteAheadLog, type WalOptions, type WalPosition } from './write-ahead-log.js'
+import { WalUnavailableError, WriteAheadLog, type WalOptions, type WalPosition } from './write-ahead-log.js'
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>
 beforeEach(async () => {
@@ -166,5 +166,37 @@ describe('recovery from corruption', () => {
     await writeLog(12, { segmentBytes: 4 * FRAMED })
     await rm(segmentPath(1))
     await expectRecovered([0, 1, 2, 3, 8, 9, 10, 11], { segmentBytes: 4 * FRAMED })
+  })
+})
+
+describe('failures while running', () => {
+  it('skips a record corrupted under the open log and starts a new segment for the next appends', async () => {
+    const metrics = countingMetrics()
+    const wal = await WriteAheadLog.open({ dir: tmp.dir, logger: recordingLogger(), metrics })
+    const positions = []
+    for (let i = 0; i < 4; i++) positions.push(await wal.append(makePayload(i, PAYLOAD)))
+    const file = await readFile(segmentPath(0))
+    file[positions[2].offset + RECORD_HEADER_BYTES + 3] ^= 0x40
+    await writeFile(segmentPath(0), file)
+    const { records, next } = await wal.read(wal.start(), { maxRecords: 100, maxBytes: 1 << 20 })
+    expect(records.map((r) => payloadNumber(r.data))).toEqual([0, 1])
+    expect(next).toEqual({ segment: 1, offset: 0 })
+    expect(metrics.corrupt).toBe(1)
+    expect(await wal.append(makePayload(4, PAYLOAD))).toEqual({ segment: 1, offset: 0 })
+    expect((await readAll(wal, next)).map((r) => payloadNumber(r.data))).toEqual([4])
+    await wal.close()
+  })
+
+  it('refuses appends after a failed write instead of acknowledging data it may not hold', async () => {
+    const logger = recordingLogger()
+    const wal = await WriteAheadLog.open({ dir: tmp.dir, logger })
+    await wal.append(makePayload(0, PAYLOAD))
+    // Break the segment's file handle behind the log's back: the next write fails (EBADF).
+    await (wal as unknown as { active: { close(): Promise<void> } }).active.close()
+    await expect(wal.append(makePayload(1, PAYLOAD))).rejects.toBeInstanceOf(WalUnavailableError)
+    await expect(wal.append(makePayload(2, PAYLOAD))).rejects.toBeInstanceOf(WalUnavailableError)
+    expect(logger.lines.some((l) => l.level === 'error' && l.msg.includes('write failed'))).toBe(true)
+    await wal.close().catch(() => {})
+    await expectRecovered([0])
   })
 })

@@ -310,7 +310,9 @@ export class WriteAheadLog {
     if (this.closed) return
     this.closed = true
     while (this.flushing) await this.flushDone
-    await this.active.close()
+    await this.active.close().catch((err: unknown) => {
+      if (!this.failure) throw err // after a failed write the handle may be unusable already
+    })
   }
 
   /** How far readers may go in `seg`: its size, or the durable end for the active one. */
