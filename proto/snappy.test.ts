@@ -6,7 +6,7 @@ const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+
 const LIMIT = 1 << 20
 
 const codecs: [string, () => Promise<SnappyCodec>][] = [
-  ['native', () => createSnappyCodec()],
+  ['native', () => createSnappyCodec({ prefer: 'native' })],
   ['js', () => createSnappyCodec({ prefer: 'js' })],
 ]
 
