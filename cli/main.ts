@@ -19,7 +19,7 @@ const COMMANDS: Record<string, string> = {
 
 function usage(): string {
   const keys = configKeys()
-  const width = Math.max(...keys.map((k) => k.flag.length)) + 4
+  const width = Math.max(...keys.map((k) => k.flag.length)) + 12
   return [
     `metrichouse ${VERSION}: Prometheus remote write into ClickHouse`,
     '',
@@ -30,7 +30,11 @@ function usage(): string {
     '',
     'Flags (each also METRICHOUSE_<NAME> in the environment, or a key of the YAML config):',
     `  --${'config FILE'.padEnd(width)} YAML configuration file (schema: config/metrichouse.schema.json)`,
-    ...keys.map((k) => `  --${k.flag.padEnd(width)} ${k.description || k.path.join('.')}`.trimEnd()),
+    ...keys.map((k) => {
+      const value = k.kind === 'boolean' ? '=true|false' : ` ${k.kind.toUpperCase()}`
+      const def = k.default === undefined ? '' : ` (default ${String(k.default)})`
+      return `  --${(k.flag + value).padEnd(width)} ${k.description}${def}`
+    }),
     `  --${'print'.padEnd(width)} migrate: print the DDL and exit`,
     `  --${'help'.padEnd(width)} this text`,
     `  --${'version'.padEnd(width)} print the version`,
@@ -46,7 +50,8 @@ function parseCommandLine(argv: string[]) {
     version: { type: 'boolean' },
     print: { type: 'boolean' },
   }
-  for (const k of configKeys()) options[k.flag] = { type: k.kind === 'boolean' ? 'boolean' : 'string' }
+  // Every value flag takes a value, booleans too (--wal-fsync=false): node 20's parseArgs has no --no- form.
+  for (const k of configKeys()) options[k.flag] = { type: 'string' }
   return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
 }
 

@@ -91,6 +91,14 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
     })
     routes.push({ method: 'get', path: '/clickhouse', handler: sqlHandler(gateway) })
     routes.push({ method: 'post', path: '/clickhouse', handler: sqlHandler(gateway) })
+    // As ClickHouse's /ping: @clickhouse/client's ping() and Grafana's health check call it.
+    routes.push({
+      method: 'get',
+      path: '/clickhouse/ping',
+      handler: (_req, res) => {
+        res.type('text/plain').send('Ok.\n')
+      },
+    })
   }
 
   const http: RunningHttpServer = await startHttpServer({

@@ -26,7 +26,7 @@ export interface Config {
     maxConcurrentWrites: number
   }
   wal: { dir: string; segmentBytes: number; maxBytes: number; fsync: boolean }
-  flush: { maxBatchSamples: number; maxBatchBytes: number; intervalMs: number }
+  flush: { maxBatchBytes: number; intervalMs: number }
   clickhouse: { url?: string; database: string; username?: string; password?: string }
   retention: { rawMs: number }
   sql: { enabled: boolean; maxExecutionTimeMs: number; maxResultRows: number }

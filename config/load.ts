@@ -36,6 +36,7 @@ export interface ConfigKey {
   env: string
   kind: LeafKind
   description: string
+  default?: unknown
 }
 
 /** Every scalar key of the schema, with the flag and variable that set it. */
@@ -65,6 +66,7 @@ export function configKeys(schema: JsonSchema = configSchema): ConfigKey[] {
         env: `METRICHOUSE_${flat.toUpperCase()}`,
         kind,
         description: child.description ?? '',
+        default: child.default,
       })
     }
   }
@@ -169,7 +171,7 @@ interface RawConfig {
     max_concurrent_writes: number
   }
   wal: { dir?: string; segment_bytes: number | string; max_bytes: number | string; fsync: boolean }
-  flush: { max_batch_samples: number; max_batch_bytes: number | string; interval: string }
+  flush: { max_batch_bytes: number | string; interval: string }
   clickhouse: { url?: string; database: string; username?: string; password?: string }
   retention: { raw: string }
   sql: { enabled: boolean; max_execution_time: string; max_result_rows: number }
@@ -231,7 +233,6 @@ function toTyped(r: RawConfig): Config {
       fsync: r.wal.fsync,
     },
     flush: {
-      maxBatchSamples: r.flush.max_batch_samples,
       maxBatchBytes: parseSizeBytes(r.flush.max_batch_bytes),
       intervalMs: durations(r.flush.interval, 'flush.interval'),
     },

@@ -6,7 +6,7 @@
  */
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import type { Readable } from 'node:stream'
-import { checkNormalisedStatement } from './sql-guard.js'
+import { SqlRefusedError, checkNormalisedStatement } from './sql-guard.js'
 
 export interface SqlGatewayOptions {
   client: ClickHouseClient
@@ -42,6 +42,7 @@ const STATUS_BY_CODE = new Map<number, number>([
   [81, 404], // UNKNOWN_DATABASE
   [115, 404], // UNKNOWN_SETTING
   [164, 403], // READONLY
+  [358, 400], // INTO_OUTFILE_NOT_ALLOWED (ClickHouse says 500; here it is always the caller's statement)
   [159, 408], // TIMEOUT_EXCEEDED
   [396, 400], // TOO_MANY_ROWS_OR_BYTES
   [457, 400], // BAD_QUERY_PARAMETER
@@ -102,7 +103,12 @@ export class SqlGateway {
     } catch (err) {
       throw toClickHouseError(err)
     }
-    checkNormalisedStatement(normalised)
+    try {
+      checkNormalisedStatement(normalised)
+    } catch (err) {
+      if (!(err instanceof SqlRefusedError)) throw err
+      throw new ClickHouseQueryError(`Code: ${err.code}. DB::Exception: ${err.message}. (${err.codeName})`, err.code, STATUS_BY_CODE.get(err.code) ?? 500)
+    }
     try {
       const settings: ClickHouseSettings = { default_format: params.format as ClickHouseSettings['default_format'] }
       const result = await this.opts.client.exec({

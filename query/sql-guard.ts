@@ -10,6 +10,20 @@
  */
 import { BadRequestError } from '../errors/http-errors.js'
 
+/**
+ * A statement refused here, with the ClickHouse error a server in readonly mode would
+ * report for it, so that clients see `Code: N. DB::Exception` as from ClickHouse itself.
+ */
+export class SqlRefusedError extends BadRequestError {
+  constructor(
+    message: string,
+    readonly code: number,
+    readonly codeName: string,
+  ) {
+    super(message)
+  }
+}
+
 const READING_STATEMENTS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'EXISTS', '('])
 
 /** Splits normalised SQL into words, dropping quoted strings and identifiers. */
@@ -37,12 +51,12 @@ export function unquotedWords(sql: string): string[] {
   return words
 }
 
-/** Throws BadRequestError unless the normalised statement is a single reading statement. */
+/** Throws SqlRefusedError unless the normalised statement is a single reading statement. */
 export function checkNormalisedStatement(normalised: string): void {
   const words = unquotedWords(normalised)
-  if (words.length === 0) throw new BadRequestError('empty query')
-  if (!READING_STATEMENTS.has(words[0])) throw new BadRequestError(`only reading statements are allowed here (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS), not ${words[0].slice(0, 30)}`)
+  if (words.length === 0) throw new SqlRefusedError('empty query', 62, 'SYNTAX_ERROR')
+  if (!READING_STATEMENTS.has(words[0])) throw new SqlRefusedError(`only reading statements are allowed here (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS), not ${words[0].slice(0, 30)}`, 164, 'READONLY')
   for (let k = 0; k + 1 < words.length; k++) {
-    if (words[k] === 'INTO' && words[k + 1] === 'OUTFILE') throw new BadRequestError('INTO OUTFILE is not allowed')
+    if (words[k] === 'INTO' && words[k + 1] === 'OUTFILE') throw new SqlRefusedError('INTO OUTFILE is not allowed', 358, 'INTO_OUTFILE_NOT_ALLOWED')
   }
 }

@@ -31,7 +31,7 @@ export function schemaStatements(opts: SchemaOptions): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS series
 (
-    series_id UInt64 COMMENT 'xxhash64 of the sorted label set, as Prometheus labels.Hash()',
+    series_id UInt64 COMMENT 'xxHash64 of the sorted label set: Prometheus labels.StableHash()',
     metric_name LowCardinality(String),
     labels Map(LowCardinality(String), String) COMMENT 'every label but __name__',
     first_seen SimpleAggregateFunction(min, DateTime64(3, 'UTC')),

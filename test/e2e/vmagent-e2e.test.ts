@@ -25,10 +25,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined)
 })
 
-async function setup(): Promise<Setup> {
+async function setup(extraSeries = 20): Promise<Setup> {
   const server = await Metrichouse.start({ maxLifetimeMs: 150_000 })
   cleanups.push(() => server.dispose())
-  const target = await startScrapeTarget({ cpus: 2, extraSeries: 20 })
+  const target = await startScrapeTarget({ cpus: 2, extraSeries })
   cleanups.push(() => target.stop())
   const vmagent = await startVmagent({
     scrapeJobs: [{ job: JOB, targets: [target.address] }],
@@ -73,6 +73,7 @@ async function stopTargetAndCompare({ target, server, vmagent }: Setup): Promise
   expect(countDifferences(want, got), 'series whose stored count is not one per scrape').toEqual([])
   expect(await storedSampleCount(server, JOB, target.metricNames)).toBe(served)
   expect(await storedDuplicates(server, JOB, target.metricNames), 'samples stored twice').toBe(0)
+  console.log(`compared ${served} samples in ${got.size} series (${target.servedScrapes()} scrapes): equal`)
 }
 
 describe('vmagent remote-writes into metrichouse serve', () => {
@@ -89,7 +90,7 @@ describe('vmagent remote-writes into metrichouse serve', () => {
   it(
     'loses and doubles nothing when serve is killed with -9 in the middle and restarted on the same data',
     async () => {
-      const setupDone = await setup()
+      const setupDone = await setup(1000)
       const { target, server, vmagent } = setupDone
       await scrapesServed(target, 5)
       await server.kill9()
