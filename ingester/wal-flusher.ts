@@ -177,7 +177,7 @@ export class WalFlusher {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      let flushed = 0
+      let flushed: number
       try {
         flushed = await this.flushOnce()
         this.consecutiveFailures = 0
@@ -195,13 +195,12 @@ export class WalFlusher {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      const self = this
-      function done() {
+      const done = () => {
         clearTimeout(timer)
-        self.wake = undefined
+        this.wake = undefined
         resolve()
       }
+      const timer = setTimeout(done, ms)
       this.wake = done
     })
   }

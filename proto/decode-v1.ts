@@ -112,7 +112,7 @@ function readTimeSeries(r: WireReader, end: number, cache: LabelCache | undefine
   return { labels, samples, histogramCount, exemplarCount }
 }
 
-function readLabel(r: WireReader, end: number): Label {
+export function readLabel(r: WireReader, end: number): Label {
   let name = ''
   let value = ''
   while (r.pos < end) {

@@ -42,7 +42,7 @@ async function send(request: number): Promise<boolean> {
   try {
     const r = await fetch(server.writeUrl, {
       method: 'POST',
-      body: body(request),
+      body: Buffer.from(body(request)),
       headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' },
       signal: AbortSignal.timeout(10_000),
     })
@@ -76,9 +76,8 @@ describe('serve killed with SIGKILL mid-stream', () => {
 
     const expected = acknowledged.size * SERIES_PER_REQUEST
     const deadline = Date.now() + 60_000
-    let stored = 0
     while (Date.now() < deadline) {
-      stored = await server.queryNumber(`SELECT count() FROM samples WHERE metric_name = 'crash_counter_total'`)
+      const stored = await server.queryNumber(`SELECT count() FROM samples WHERE metric_name = 'crash_counter_total'`)
       if (stored >= expected) break
       await new Promise((r) => setTimeout(r, 250))
     }

@@ -43,7 +43,7 @@ beforeAll(async () => {
       })),
     ),
   )
-  const r = await fetch(`${base}/api/v1/write`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } })
+  const r = await fetch(`${base}/api/v1/write`, { method: 'POST', body: Buffer.from(body), headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } })
   expect(r.status).toBe(204)
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {

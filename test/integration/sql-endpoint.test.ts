@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './server.js'
 import { encodeRw1, type TestSeries } from './wire.js'
@@ -147,7 +147,7 @@ describe('/clickhouse/ SQL endpoint', () => {
   describe('through @clickhouse/client with pathname /clickhouse', () => {
     let client: ClickHouseClient
     beforeAll(() => {
-      client = createClient({ url: server.url, pathname: '/clickhouse', request_timeout: 10_000 })
+      client = createClient({ url: server.url, pathname: '/clickhouse', request_timeout: 10_000, log: { level: ClickHouseLogLevel.OFF } })
     })
     afterAll(async () => {
       await client?.close()
