@@ -6,9 +6,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, configKeys, loadConfig } from '../config/load.js'
 import { createJsonLogger } from '../observability/logger.js'
-import { openStore } from '../store/connection.js'
-import { migrate, schemaStatements } from '../store/schema.js'
-import { serve } from './serve.js'
+import { schemaStatements } from '../store/schema.js'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -98,6 +96,9 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(schemaStatements({ rawRetentionMs: config.retention.rawMs }).join(';\n\n') + ';\n')
       return 0
     }
+    // Loaded on demand: the embedded engine takes a second to load, --help should not wait.
+    const { openStore } = await import('../store/connection.js')
+    const { migrate } = await import('../store/schema.js')
     const store = await openStore({ url: config.clickhouse.url, dataDir: config.dataDir, database: config.clickhouse.database, username: config.clickhouse.username, password: config.clickhouse.password })
     try {
       await migrate(store.readWrite, { rawRetentionMs: config.retention.rawMs })
@@ -108,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
 
+  const { serve } = await import('./serve.js')
   const running = await serve(config, logger)
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -52,6 +52,9 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
     metrics: createWalMetrics(registry),
   })
   const checkpoint = await FlushCheckpoint.open(config.wal.dir)
+  // What an earlier run flushed stops counting against wal.max_bytes now, not after the next flush
+  // (which a WAL full of flushed records would never let happen).
+  await wal.removeBefore(checkpoint.get().committed)
   const snappy = await createSnappyCodec()
   const fingerprinter = await Fingerprinter.create()
   const flusher = new WalFlusher({

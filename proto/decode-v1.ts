@@ -165,7 +165,7 @@ export function readSample(r: WireReader, end: number): Sample {
   return { timestampMs, value, nanBits }
 }
 
-function readMetadata(r: WireReader, end: number): MetricMetadata {
+export function readMetadata(r: WireReader, end: number): MetricMetadata {
   let type: MetricType = 'unknown'
   let metricFamilyName = ''
   let help = ''

@@ -92,6 +92,12 @@ export class WriteAheadLog {
   /** Position after the last fsynced record: what end() reports and read() may see. */
   private durable: WalPosition
   private diskBytes: number
+  /**
+   * Bytes still on disk before the last removeBefore position: already flushed, kept only
+   * because their segment is the one being appended to. They do not count against maxBytes,
+   * or a log whose active segment reached maxBytes would refuse appends forever.
+   */
+  private releasedBytes = 0
   private queue: PendingAppend[] = []
   /** Framed bytes accepted but not yet on disk (queued or being written): they count against maxBytes. */
   private queuedBytes = 0
@@ -191,11 +197,17 @@ export class WriteAheadLog {
       )
     }
     if (this.diskBytes + this.queuedBytes + framed > this.maxBytes) {
-      return Promise.reject(
-        new WalFullError(
-          `wal ${this.dir}: full: ${this.diskBytes} bytes on disk + ${this.queuedBytes} queued + ${framed} new > ${this.maxBytes}`,
-        ),
-      )
+      const held = this.diskBytes - this.releasedBytes
+      if (held + this.queuedBytes + framed > this.maxBytes) {
+        return Promise.reject(
+          new WalFullError(
+            `wal ${this.dir}: full: ${held} unflushed bytes + ${this.queuedBytes} queued + ${framed} new > ${this.maxBytes}`,
+          ),
+        )
+      }
+      // Only flushed bytes stand in the way: start a new segment so that the next
+      // removeBefore can delete the flushed one.
+      this.rollBeforeNextWrite = true
     }
     return new Promise<WalPosition>((resolve, reject) => {
       this.queue.push({ header: encodeRecordHeader(record), payload: record, resolve, reject })
@@ -285,12 +297,18 @@ export class WriteAheadLog {
    */
   async removeBefore(pos: WalPosition): Promise<void> {
     const doomed = this.segments.filter((s) => s.segment < pos.segment && s.segment < this.durable.segment)
-    if (doomed.length === 0) return
+    if (doomed.length === 0) {
+      this.releasedBytes = this.bytesBefore(pos)
+      return
+    }
+    // Until the files are gone, count nothing as released: an append in between errs on the safe side.
+    this.releasedBytes = 0
     for (const seg of doomed) {
       await rm(join(this.dir, segmentFileName(seg.segment)), { force: true })
       this.segments = this.segments.filter((s) => s !== seg)
       this.diskBytes -= seg.size
     }
+    this.releasedBytes = this.bytesBefore(pos)
     await syncDir(this.dir)
     this.metrics.setSize(this.diskBytes, this.segments.length)
     this.logger.info('wal: segments removed', {
@@ -298,6 +316,16 @@ export class WriteAheadLog {
       from: doomed[0].segment,
       to: doomed[doomed.length - 1].segment,
     })
+  }
+
+  /** Bytes on disk before `pos`. */
+  private bytesBefore(pos: WalPosition): number {
+    let bytes = 0
+    for (const s of this.segments) {
+      if (s.segment < pos.segment) bytes += s.size
+      else if (s.segment === pos.segment) bytes += Math.min(pos.offset, s.size)
+    }
+    return bytes
   }
 
   /** Bytes of segment files on disk. */
