@@ -1,0 +1,123 @@
+/**
+ * Backpressure at a real `serve`: a write-ahead log at its size limit answers 503 with
+ * Retry-After (senders retry) and takes writes again once the flusher has caught up; a
+ * request that could never fit in the log is 413 (retrying cannot help); more writes in
+ * flight than allowed get 429 with Retry-After. Whatever was answered 204 is stored, once.
+ */
+import http from 'node:http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RW1_CONTENT_TYPE, isHealthy, startTestServer, type HttpAnswer, type TestServer } from './server.js'
+import { encodeRw1, type TestSeries } from './wire.js'
+
+const WAL_MAX_BYTES = 2048
+// Long enough that the log fills before the flusher's first look after start; the test
+// then waits for that look to see the log drain.
+const FLUSH_INTERVAL = '4s'
+
+let server: TestServer
+let nextTimestamp = Date.now() - 30 * 60_000
+/** Samples of every request answered 204: exactly what must end up stored. */
+let acknowledged = 0
+
+/** One request of `seriesCount` one-sample series, each with a distinct timestamp. */
+function request(seriesCount: number, padding = 0): { body: Uint8Array; samples: number } {
+  const series: TestSeries[] = Array.from({ length: seriesCount }, (_, i) => ({
+    labels: [
+      ['__name__', 'backpressure_metric'],
+      ['i', String(i)],
+      // Incompressible-ish values so that the body really is as big as intended.
+      ['pad', Array.from({ length: padding }, (_, k) => String.fromCharCode(33 + ((i * 131 + k * 7919) % 90))).join('')],
+    ],
+    samples: [{ timestampMs: nextTimestamp++, value: i }],
+  }))
+  return { body: server.snappy.compress(encodeRw1(series)), samples: seriesCount }
+}
+
+async function send(r: { body: Uint8Array; samples: number }): Promise<HttpAnswer> {
+  const answer = await server.write(r.body)
+  if (answer.status === 204) acknowledged += r.samples
+  return answer
+}
+
+describe('backpressure', () => {
+  beforeAll(async () => {
+    server = await startTestServer({
+      'wal-max-bytes': String(WAL_MAX_BYTES),
+      'flush-interval': FLUSH_INTERVAL,
+      'limits-max-concurrent-writes': '1',
+    })
+  })
+
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it('answers 503 with Retry-After once the WAL is full, and 204 again after the flusher caught up', async () => {
+    const small = () => request(1)
+    expect(small().body.length).toBeLessThan(WAL_MAX_BYTES / 10)
+    let full: HttpAnswer | undefined
+    for (let i = 0; i < 100 && full === undefined; i++) {
+      const answer = await send(small())
+      if (answer.status !== 204) full = answer
+    }
+    expect(full).toMatchObject({ status: 503, text: expect.stringContaining('full') })
+    expect(Number(full!.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(await isHealthy(server.url)).toBe(true)
+
+    const deadline = Date.now() + 20_000
+    let later: HttpAnswer
+    do {
+      await new Promise((r) => setTimeout(r, 250))
+      later = await send(small())
+    } while (later.status === 503 && Date.now() < deadline)
+    expect(later.status).toBe(204)
+  })
+
+  it('answers 413 to a request larger than the whole WAL, which no retry could ever fit', async () => {
+    const big = request(40, 60)
+    expect(big.body.length).toBeGreaterThan(WAL_MAX_BYTES)
+    const answer = await send(big)
+    expect(answer.status).toBe(413)
+    expect(answer.text).toContain('can never fit')
+    expect(answer.headers.get('retry-after')).toBeNull()
+    expect(await isHealthy(server.url)).toBe(true)
+  })
+
+  it('answers 429 with Retry-After while another write is in flight, and 204 once it is done', async () => {
+    // A write whose body arrives slowly holds the only slot until its last byte is sent.
+    const slow = request(1)
+    const held = http.request(`${server.writeUrl}`, {
+      method: 'POST',
+      headers: { 'Content-Type': RW1_CONTENT_TYPE, 'Content-Encoding': 'snappy', 'Content-Length': String(slow.body.length) },
+    })
+    const slowAnswer = new Promise<number>((resolve, reject) => {
+      held.on('response', (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      })
+      held.on('error', reject)
+    })
+    held.write(slow.body.subarray(0, 1))
+
+    // Until the server has read the slow request's headers, a second one may still get in.
+    const deadline = Date.now() + 10_000
+    let refused: HttpAnswer
+    do {
+      refused = await send(request(1))
+    } while (refused.status === 204 && Date.now() < deadline)
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(refused.text).toContain('write requests in flight')
+
+    held.end(slow.body.subarray(1))
+    expect(await slowAnswer).toBe(204)
+    acknowledged += slow.samples
+    expect((await send(request(1))).status).toBe(204)
+  })
+
+  it('stores every acknowledged sample exactly once, and none of the refused', async () => {
+    const query = `SELECT count() FROM samples WHERE metric_name = 'backpressure_metric'`
+    expect(await server.waitForNumber(query, acknowledged, 20_000)).toBe(acknowledged)
+    expect(await server.sqlNumber(`SELECT count() - uniqExact(series_id, timestamp) FROM samples`)).toBe(0)
+  })
+})
