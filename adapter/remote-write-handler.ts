@@ -6,15 +6,16 @@ import type { NextFunction, Request, Response } from 'express'
 import type { ValidationLimits } from '../config/config.js'
 import { BadRequestError, PayloadTooLargeError, TooManyRequestsError } from '../errors/http-errors.js'
 import { readBody } from '../http/read-body.js'
-import { decodeWriteRequestV1 } from '../proto/decode-v1.js'
+import { decodeWriteRequestV1Cached } from '../proto/decode-v1-cached.js'
 import { decodeWriteRequestV2 } from '../proto/decode-v2.js'
+import { SeriesCache } from '../proto/series-cache.js'
 import type { Fingerprinter } from '../proto/fingerprint.js'
 import { snappyUncompressedLength, type SnappyCodec } from '../proto/snappy.js'
-import type { DecodedWriteRequest } from '../proto/types.js'
+import type { MetricMetadata } from '../proto/types.js'
 import { remoteWriteVersion } from './content-type.js'
 import type { ReceiverMetrics } from './metrics.js'
 import type { Sink } from './sink.js'
-import { validateSeries, type Rejection } from './validate.js'
+import { judgeAll, judgeLabels, validateSeries, type JudgedSeries, type Rejection, type SeriesVerdict } from './validate.js'
 
 export interface RemoteWriteHandlerOptions {
   sink: Sink
@@ -24,20 +25,30 @@ export interface RemoteWriteHandlerOptions {
   limits: ValidationLimits & { maxRequestBodyBytes: number; maxDecompressedBytes: number; maxConcurrentWrites: number }
   rawRetentionMs: number
   now?: () => number
+  /** Label sets remembered with their verdict (default 1M; about 150 bytes each plus the key). */
+  seriesCacheEntries?: number
 }
 
 const REJECTS_NAMED = 3
 
-function describeRejections(rejections: Rejection[], totalSeries: number): string {
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
+}
+
+function describeRejections(rejections: Rejection[], totalSeries: number, storedSeries: number): string {
   const seriesCount = new Set(rejections.map((r) => r.seriesIndex)).size
   const samples = rejections.reduce((n, r) => n + r.samples, 0)
   const named = rejections.slice(0, REJECTS_NAMED).map((r) => `series ${r.seriesIndex}: ${r.message}`)
   const more = rejections.length > REJECTS_NAMED ? `; and ${rejections.length - REJECTS_NAMED} more` : ''
-  return `rejected ${samples} samples of ${seriesCount} of ${totalSeries} series (the rest were stored): ${named.join('; ')}${more}`
+  const stored = storedSeries === 0 ? 'nothing was stored' : `${storedSeries} valid series stored`
+  return `rejected ${plural(samples, 'sample')} of ${seriesCount} of ${totalSeries} series (${stored}): ${named.join('; ')}${more}`
 }
 
 export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
   const now = opts.now ?? Date.now
+  // The same series arrive scrape after scrape: judge (validate + fingerprint) each label
+  // set once, keyed by its raw bytes, instead of decoding its strings on every request.
+  const verdicts = new SeriesCache<SeriesVerdict>((labels) => judgeLabels(labels, opts.limits, opts.fingerprinter), { maxEntries: opts.seriesCacheEntries })
   let inFlight = 0
   return async (req: Request, res: Response, next: NextFunction) => {
     let protocol = 'unknown'
@@ -59,32 +70,36 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
         throw new PayloadTooLargeError(`snappy body claims ${claimed} bytes uncompressed, over the limit of ${opts.limits.maxDecompressedBytes}`)
       }
       const raw = opts.snappy.uncompress(body, opts.limits.maxDecompressedBytes)
-      const request: DecodedWriteRequest = version === '1.0' ? decodeWriteRequestV1(raw) : decodeWriteRequestV2(raw)
-      if (request.series.length > opts.limits.maxSeriesPerRequest) {
-        throw new PayloadTooLargeError(`${request.series.length} series in one request, over the limit of ${opts.limits.maxSeriesPerRequest}`)
+      let judged: JudgedSeries[]
+      let metadata: MetricMetadata[]
+      let exemplars = 0
+      if (version === '1.0') {
+        const request = decodeWriteRequestV1Cached(raw, verdicts)
+        judged = request.series.map((s) => ({ verdict: s.entry, samples: s.samples, histogramCount: s.histogramCount }))
+        for (const s of request.series) exemplars += s.exemplarCount
+        metadata = request.metadata
+      } else {
+        const request = decodeWriteRequestV2(raw)
+        judged = judgeAll(request.series, opts.limits, opts.fingerprinter)
+        for (const s of request.series) exemplars += s.exemplarCount
+        metadata = request.metadata
+      }
+      if (judged.length > opts.limits.maxSeriesPerRequest) {
+        throw new PayloadTooLargeError(`${judged.length} series in one request, over the limit of ${opts.limits.maxSeriesPerRequest}`)
       }
       let received = 0
-      let exemplars = 0
-      for (const s of request.series) {
-        received += s.samples.length
-        exemplars += s.exemplarCount
-      }
+      for (const s of judged) received += s.samples.length
       opts.metrics.samplesReceived.inc({ protocol }, received)
       if (exemplars > 0) opts.metrics.exemplarsDropped.inc(exemplars)
 
       const nowMs = now()
-      const result = validateSeries(request.series, {
-        limits: opts.limits,
-        nowMs,
-        minTimestampMs: nowMs - opts.rawRetentionMs,
-        fingerprinter: opts.fingerprinter,
-      })
+      const result = validateSeries(judged, { limits: opts.limits, nowMs, minTimestampMs: nowMs - opts.rawRetentionMs })
       for (const r of result.rejections) opts.metrics.samplesRejected.inc({ reason: r.reason }, r.samples)
 
       if (result.accepted.length > 0) {
         await opts.sink.write({
           series: result.accepted,
-          metadata: request.metadata,
+          metadata,
           sampleCount: result.acceptedSamples,
           originalRw1Snappy: version === '1.0' && result.unchanged ? body : undefined,
         })
@@ -96,7 +111,7 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
         res.setHeader('X-Prometheus-Remote-Write-Histograms-Written', '0')
         res.setHeader('X-Prometheus-Remote-Write-Exemplars-Written', '0')
       }
-      if (result.rejections.length > 0) throw new BadRequestError(describeRejections(result.rejections, request.series.length))
+      if (result.rejections.length > 0) throw new BadRequestError(describeRejections(result.rejections, judged.length, result.accepted.length))
       opts.metrics.requests.inc({ protocol, code: '204' })
       res.status(204).end()
     } catch (err) {

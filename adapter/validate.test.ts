@@ -1,17 +1,22 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import type { DecodedSeries, Label } from '../proto/types.js'
-import { validateSeries, type RejectReason, type ValidationContext } from './validate.js'
+import { judgeAll, validateSeries as validateJudged, type RejectReason, type ValidationContext } from './validate.js'
 
 const NOW = 1_800_000_000_000
 let ctx: ValidationContext
+let fingerprinter: Fingerprinter
+
+function validateSeries(series: DecodedSeries[], context: ValidationContext) {
+  return validateJudged(judgeAll(series, context.limits, fingerprinter), context)
+}
 
 beforeAll(async () => {
+  fingerprinter = await Fingerprinter.create()
   ctx = {
     limits: { maxLabelsPerSeries: 5, maxLabelNameLength: 20, maxLabelValueLength: 30, maxSeriesPerRequest: 100, creationGracePeriodMs: 600_000 },
     nowMs: NOW,
     minTimestampMs: NOW - 7 * 86_400_000,
-    fingerprinter: await Fingerprinter.create(),
   }
 })
 

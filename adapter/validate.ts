@@ -43,7 +43,6 @@ export interface ValidationContext {
   /** Oldest timestamp kept: samples before it would be dropped by the raw TTL at insert. */
   minTimestampMs: number
   nowMs: number
-  fingerprinter: Fingerprinter
 }
 
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
@@ -86,7 +85,45 @@ function isSortedUnique(labels: readonly Label[]): boolean {
   return true
 }
 
-export function validateSeries(series: readonly DecodedSeries[], ctx: ValidationContext): ValidationResult {
+/**
+ * What a label set is worth: accepted (with its id and sorted labels) or rejected. A pure
+ * function of the labels and the limits, so the receiver caches it per raw label bytes and
+ * judges each series once per process, not once per request.
+ */
+export type SeriesVerdict =
+  | { ok: true; seriesId: bigint; metricName: string; labels: Label[]; normalised: boolean }
+  | { ok: false; reason: RejectReason; message: string; normalised: boolean }
+
+export function judgeLabels(sent: Label[], limits: ValidationLimits, fingerprinter: Fingerprinter): SeriesVerdict {
+  let labels = sent
+  let normalised = false
+  // Prometheus treats a label with an empty value as absent; drop it so ids agree.
+  if (labels.some((l) => l.value === '')) {
+    labels = labels.filter((l) => l.value !== '')
+    normalised = true
+  }
+  if (!isSortedUnique(labels)) {
+    labels = [...labels].sort((a, b) => compareUtf8(a.name, b.name))
+    normalised = true
+  }
+  const problem = checkLabels(labels, limits)
+  if (problem) return { ok: false, reason: problem.reason, message: `${formatLabels(labels)}: ${problem.message}`, normalised }
+  const metricName = labels.find((l) => l.name === '__name__')!.value
+  return { ok: true, seriesId: fingerprinter.fingerprint(labels), metricName, labels, normalised }
+}
+
+export interface JudgedSeries {
+  verdict: SeriesVerdict
+  samples: Sample[]
+  histogramCount: number
+}
+
+/** The uncached path: judge every series of a decoded request. */
+export function judgeAll(series: readonly DecodedSeries[], limits: ValidationLimits, fingerprinter: Fingerprinter): JudgedSeries[] {
+  return series.map((s) => ({ verdict: judgeLabels(s.labels, limits, fingerprinter), samples: s.samples, histogramCount: s.histogramCount }))
+}
+
+export function validateSeries(series: readonly JudgedSeries[], ctx: ValidationContext): ValidationResult {
   const accepted: AcceptedSeries[] = []
   const rejections: Rejection[] = []
   let acceptedSamples = 0
@@ -95,6 +132,7 @@ export function validateSeries(series: readonly DecodedSeries[], ctx: Validation
   const minTs = Math.max(ctx.minTimestampMs, MIN_STORABLE_MS)
   for (let i = 0; i < series.length; i++) {
     const s = series[i]
+    const verdict = s.verdict
     if (s.histogramCount > 0) {
       rejections.push({ seriesIndex: i, reason: 'native_histogram', message: `${s.histogramCount} native histogram samples are not supported yet`, samples: s.histogramCount })
       unchanged = false
@@ -103,19 +141,9 @@ export function validateSeries(series: readonly DecodedSeries[], ctx: Validation
       unchanged = false
       continue
     }
-    let labels = s.labels
-    // Prometheus treats a label with an empty value as absent; drop it so ids agree.
-    if (labels.some((l) => l.value === '')) {
-      labels = labels.filter((l) => l.value !== '')
-      unchanged = false
-    }
-    if (!isSortedUnique(labels)) {
-      labels = [...labels].sort((a, b) => compareUtf8(a.name, b.name))
-      unchanged = false
-    }
-    const problem = checkLabels(labels, ctx.limits)
-    if (problem) {
-      rejections.push({ seriesIndex: i, ...problem, message: `${formatLabels(labels)}: ${problem.message}`, samples: s.samples.length })
+    if (verdict.normalised) unchanged = false
+    if (!verdict.ok) {
+      rejections.push({ seriesIndex: i, reason: verdict.reason, message: verdict.message, samples: s.samples.length })
       unchanged = false
       continue
     }
@@ -129,14 +157,13 @@ export function validateSeries(series: readonly DecodedSeries[], ctx: Validation
     if (future > 0 || old > 0) {
       samples = samples.filter((x) => x.timestampMs <= maxTs && x.timestampMs >= minTs)
       unchanged = false
+      const name = formatLabels(verdict.labels)
       if (future > 0)
-        rejections.push({ seriesIndex: i, reason: 'too_far_in_future', message: `${formatLabels(labels)}: ${future} samples more than ${ctx.limits.creationGracePeriodMs / 1000}s in the future`, samples: future })
-      if (old > 0)
-        rejections.push({ seriesIndex: i, reason: 'too_old', message: `${formatLabels(labels)}: ${old} samples older than the raw retention`, samples: old })
+        rejections.push({ seriesIndex: i, reason: 'too_far_in_future', message: `${name}: ${future} samples more than ${ctx.limits.creationGracePeriodMs / 1000}s in the future`, samples: future })
+      if (old > 0) rejections.push({ seriesIndex: i, reason: 'too_old', message: `${name}: ${old} samples older than the raw retention`, samples: old })
       if (samples.length === 0) continue
     }
-    const metricName = labels.find((l) => l.name === '__name__')!.value
-    accepted.push({ seriesId: ctx.fingerprinter.fingerprint(labels), metricName, labels, samples })
+    accepted.push({ seriesId: verdict.seriesId, metricName: verdict.metricName, labels: verdict.labels, samples })
     acceptedSamples += samples.length
   }
   return { accepted, acceptedSamples, rejections, unchanged }

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises'
 import type { NextFunction, Request, Response } from 'express'
 import { BadRequestError } from '../errors/http-errors.js'
 import { readBody } from '../http/read-body.js'
+import { decodeQueryParams } from './query-params.js'
 import { ClickHouseQueryError, type SqlGateway } from './sql-gateway.js'
 
 const MAX_SQL_BYTES = 1 << 20
@@ -43,8 +44,9 @@ export function sqlHandler(gateway: SqlGateway) {
       if (sql.trim() === '') throw new BadRequestError('no query: give SQL in the "query" parameter or the request body')
       const format = singleParam(q.default_format) ?? 'TabSeparated'
       if (!FORMAT_RE.test(format)) throw new BadRequestError(`invalid default_format "${format.slice(0, 40)}"`)
-      const queryParams: Record<string, string> = {}
-      for (const [k, v] of Object.entries(q)) if (k.startsWith('param_')) queryParams[k.slice(6)] = singleParam(v) ?? ''
+      const rawParams: Record<string, string> = {}
+      for (const [k, v] of Object.entries(q)) if (k.startsWith('param_')) rawParams[k.slice(6)] = singleParam(v) ?? ''
+      const queryParams = decodeQueryParams(sql, rawParams)
       const abort = new AbortController()
       res.on('close', () => abort.abort())
       const stream = await gateway.run(sql, { format, queryParams, signal: abort.signal })

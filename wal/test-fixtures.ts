@@ -47,7 +47,7 @@ export async function readAll(wal: WriteAheadLog, from: WalPosition = wal.start(
 }
 
 export interface LogLine {
-  level: 'info' | 'warn' | 'error'
+  level: 'debug' | 'info' | 'warn' | 'error'
   msg: string
   fields?: object
 }
@@ -56,9 +56,10 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
   const lines: LogLine[] = []
   return {
     lines,
-    info: (msg, fields) => lines.push({ level: 'info', msg, fields }),
-    warn: (msg, fields) => lines.push({ level: 'warn', msg, fields }),
-    error: (msg, fields) => lines.push({ level: 'error', msg, fields }),
+    debug: (msg, fields) => void lines.push({ level: 'debug', msg, fields }),
+    info: (msg, fields) => void lines.push({ level: 'info', msg, fields }),
+    warn: (msg, fields) => void lines.push({ level: 'warn', msg, fields }),
+    error: (msg, fields) => void lines.push({ level: 'error', msg, fields }),
   }
 }
 

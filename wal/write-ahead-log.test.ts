@@ -201,6 +201,21 @@ describe('WriteAheadLog size limit and removeBefore', () => {
     await wal.close()
   })
 
+  it('accepts appends again when maxBytes is reached inside the active segment and everything is flushed', async () => {
+    const framed = RECORD_HEADER_BYTES + 100
+    const wal = await openWal({ segmentBytes: 100 * framed, maxBytes: 5 * framed })
+    for (let i = 0; i < 5; i++) await wal.append(makePayload(i, 100))
+    await expect(wal.append(makePayload(5, 100))).rejects.toBeInstanceOf(WalFullError)
+    await wal.removeBefore(wal.end()) // nothing to delete: the bytes are in the active segment
+    // The flushed bytes no longer count; the log moves to a new segment so they can go.
+    await expect(wal.append(makePayload(5, 100))).resolves.toEqual({ segment: 1, offset: 0 })
+    await wal.removeBefore(wal.end())
+    expect(await segmentFiles(tmp.dir)).toEqual(['00000001'])
+    expect(wal.sizeBytes()).toBe(framed)
+    await expect(wal.append(makePayload(6, 100))).resolves.toEqual({ segment: 1, offset: framed })
+    await wal.close()
+  })
+
   it('counts queued appends against maxBytes', async () => {
     const framed = RECORD_HEADER_BYTES + 100
     const wal = await openWal({ maxBytes: 5 * framed })

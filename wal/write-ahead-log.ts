@@ -19,7 +19,7 @@ import { stderrLogger, type Logger } from './logger.js'
 import { noopWalMetrics, type WalMetrics } from './metrics.js'
 import { comparePositions, formatPosition, type WalPosition } from './position.js'
 import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES, encodeRecordHeader } from './record.js'
-import { MAX_RESYNC_BYTES, findRecordAfter, listSegments, scanSegment, segmentFileName, type SegmentFile, type ScanStop } from './segment.js'
+import { findRecordAfter, listSegments, scanSegment, segmentFileName, type SegmentFile, type ScanStop } from './segment.js'
 
 export { WalFullError, WalPositionError, WalUnavailableError } from './errors.js'
 export type { WalPosition } from './position.js'
@@ -186,14 +186,14 @@ export class WriteAheadLog {
    * once closed or after a failed write.
    */
   append(record: Uint8Array): Promise<WalPosition> {
-    if (this.closed) return Promise.reject(new WalUnavailableError(`wal ${this.dir}: closed`))
+    if (this.closed) return Promise.reject(new WalUnavailableError(`write-ahead log: closed`))
     if (this.failure) {
-      return Promise.reject(new WalUnavailableError(`wal ${this.dir}: failed earlier, reopen it`, { cause: this.failure }))
+      return Promise.reject(new WalUnavailableError(`write-ahead log: failed earlier, reopen it`, { cause: this.failure }))
     }
     const framed = RECORD_HEADER_BYTES + record.byteLength
     if (record.byteLength > MAX_RECORD_BYTES || framed > this.maxBytes) {
       return Promise.reject(
-        new PayloadTooLargeError(`wal ${this.dir}: record of ${record.byteLength} bytes can never fit (limit ${this.maxBytes})`),
+        new PayloadTooLargeError(`write-ahead log: record of ${record.byteLength} bytes can never fit (limit ${this.maxBytes})`),
       )
     }
     if (this.diskBytes + this.queuedBytes + framed > this.maxBytes) {
@@ -201,7 +201,7 @@ export class WriteAheadLog {
       if (held + this.queuedBytes + framed > this.maxBytes) {
         return Promise.reject(
           new WalFullError(
-            `wal ${this.dir}: full: ${held} unflushed bytes + ${this.queuedBytes} queued + ${framed} new > ${this.maxBytes}`,
+            `write-ahead log: full: ${held} unflushed bytes + ${this.queuedBytes} queued + ${framed} new > ${this.maxBytes}`,
           ),
         )
       }
@@ -223,9 +223,9 @@ export class WriteAheadLog {
    */
   async read(from: WalPosition, limits: WalReadLimits): Promise<{ records: WalRecord[]; next: WalPosition }> {
     const first = this.segments[0]
-    if (from.segment < first.segment) throw new WalPositionError(`wal ${this.dir}: position before the log's start`, from)
+    if (from.segment < first.segment) throw new WalPositionError(`write-ahead log: position before the log's start`, from)
     if (comparePositions(from, this.durable) > 0 && from.offset !== 0) {
-      throw new WalPositionError(`wal ${this.dir}: position past the log's end ${formatPosition(this.durable)}`, from)
+      throw new WalPositionError(`write-ahead log: position past the log's end ${formatPosition(this.durable)}`, from)
     }
     const records: WalRecord[] = []
     let bytes = 0
@@ -265,7 +265,7 @@ export class WriteAheadLog {
         }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !this.segments.includes(seg)) {
-          throw new WalPositionError(`wal ${this.dir}: segment removed while reading`, pos)
+          throw new WalPositionError(`write-ahead log: segment removed while reading`, pos)
         }
         stop = { kind: 'corrupt', offset: pos.offset, reason: `segment unreadable: ${String(err)}` }
       }
@@ -372,7 +372,7 @@ export class WriteAheadLog {
         const batch = this.queue
         this.queue = []
         if (this.failure) {
-          const err = new WalUnavailableError(`wal ${this.dir}: failed earlier, reopen it`, { cause: this.failure })
+          const err = new WalUnavailableError(`write-ahead log: failed earlier, reopen it`, { cause: this.failure })
           for (const p of batch) {
             this.queuedBytes -= RECORD_HEADER_BYTES + p.payload.byteLength
             p.reject(err)
@@ -429,7 +429,7 @@ export class WriteAheadLog {
             error: String(err),
           })
         }
-        const rejection = new WalUnavailableError(`wal ${this.dir}: write failed`, { cause: error })
+        const rejection = new WalUnavailableError(`write-ahead log: write failed`, { cause: error })
         for (const later of runs.slice(i)) {
           this.queuedBytes -= later.bytes
           for (const a of later.appends) a.pending.reject(rejection)
@@ -533,11 +533,11 @@ async function recoverLastSegment(
     // Torn tail or corruption? A crash mid-write damages only the last, unacknowledged
     // write, so a bad record with nothing valid after it is cut off. A valid record after
     // it may be acknowledged data: then the file is kept as found (readers still skip from
-    // the bad record to the next segment, but nothing is destroyed) and reported.
+    // the bad record to the next segment, but nothing is destroyed) and reported. When the
+    // search cannot tell (too much to search), keeping the file is the safe side.
     const position = { segment: last.segment, offset: stop.offset }
-    const tooBigToSearch = size - stop.offset > MAX_RESYNC_BYTES
-    const goodAfter = tooBigToSearch ? undefined : await findRecordAfter(file, stop.offset, size)
-    if (tooBigToSearch || goodAfter !== undefined) {
+    const goodAfter = await findRecordAfter(file, stop.offset, size)
+    if (goodAfter !== 'none') {
       report(position, stop.reason, { bytesAfter: size - stop.offset, nextGoodRecord: goodAfter })
       await file.close()
       return { kind: 'seal' }

@@ -29,7 +29,7 @@ async function call(endpoint: Endpoint, authorization: string | undefined): Prom
       )
       return fetch(server.writeUrl, {
         method: 'POST',
-        body,
+        body: Buffer.from(body),
         headers: { ...headers, 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
       })
     }

@@ -187,7 +187,7 @@ describe('remote write under hostile input', () => {
   it.each(BAD_REQUESTS)('answers $status to $name with a plain-text reason and stays up', async (c) => {
     const headers: Record<string, string> = { 'Content-Type': c.contentType ?? RW1_CONTENT_TYPE }
     if (c.contentEncoding !== null) headers['Content-Encoding'] = c.contentEncoding ?? 'snappy'
-    const response = await fetch(server.writeUrl, { method: 'POST', body: c.body(server.snappy), headers })
+    const response = await fetch(server.writeUrl, { method: 'POST', body: Buffer.from(c.body(server.snappy)), headers })
     const text = await response.text()
     expect({ status: response.status, text }).toMatchObject({ status: c.status, text: expect.stringContaining(c.reason) })
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/)

@@ -61,7 +61,7 @@ export async function startTestServer(flags: Record<string, string> = {}): Promi
     async write(body, contentType = RW1_CONTENT_TYPE, extraHeaders = {}) {
       const response = await fetch(server.writeUrl, {
         method: 'POST',
-        body,
+        body: Buffer.from(body),
         headers: { 'Content-Type': contentType, 'Content-Encoding': 'snappy', ...server.headers, ...extraHeaders },
       })
       return { status: response.status, text: await response.text(), headers: response.headers }

@@ -170,10 +170,9 @@ describe('/clickhouse/ SQL endpoint', () => {
       await expect(client.command({ query: 'DROP TABLE samples' })).rejects.toMatchObject({ code: '164', type: 'READONLY' })
     })
 
-    // Known bug (reported): the client sends param values TSV-escaped, as ClickHouse's HTTP
-    // interface expects, and the chDB connection escapes them again, so a quote arrives
-    // as \' . Flip to `it` once query/sql-handler.ts unescapes parameter values.
-    it.fails('binds a parameter value that holds a quote exactly', async () => {
+    // The client sends param values escaped, as ClickHouse's HTTP interface expects; the
+    // handler must unescape String values before its own client escapes them again.
+    it('binds a parameter value that holds a quote exactly', async () => {
       const rs = await client.query({ query: 'SELECT {v:String} AS v', query_params: { v: "it's" }, format: 'JSONEachRow' })
       expect(await rs.json()).toEqual([{ v: "it's" }])
     })
