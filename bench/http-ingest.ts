@@ -16,6 +16,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSnappyCodec } from '../proto/snappy.js'
@@ -131,7 +132,7 @@ export async function benchHttpIngest(opts: HttpIngestOptions = {}): Promise<Htt
   return {
     date: new Date().toISOString(),
     node: process.version,
-    cpus: (await import('node:os')).availableParallelism(),
+    cpus: availableParallelism(),
     options,
     samplesPerRequest,
     meanRequestBytes,

@@ -78,3 +78,11 @@ export function makeNodeExporterPayload(
   }
   return { series, protobuf: encodeWriteRequestV1(series), sampleCount: seriesCount * samplesPerSeries }
 }
+
+/**
+ * `requests` consecutive scrapes of the same `seriesCount` series, 15 s apart: what one
+ * remote-write shard receives (same label bytes every time, new timestamps).
+ */
+export function makeNodeExporterScrapes(requests: number, seriesCount: number, t0: number): Uint8Array[] {
+  return Array.from({ length: requests }, (_, i) => makeNodeExporterPayload(seriesCount, 1, t0 + i * 15_000).protobuf)
+}

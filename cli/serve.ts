@@ -60,7 +60,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
   const flusher = new WalFlusher({
     wal,
     checkpoint,
-    store: new ClickHouseSampleStore(store.readWrite),
+    store: new ClickHouseSampleStore(store.insertRaw),
     decoder: new RecordDecoder(snappy, fingerprinter),
     seriesRegistry: new SeriesRegistry(),
     logger,

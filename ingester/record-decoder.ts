@@ -2,28 +2,53 @@
  * A log record (WAL entry or Kafka message: a snappy-compressed prometheus.WriteRequest
  * written by a Sink after validation) -> rows for the SampleStore. Shared by the embedded
  * flusher and the Kafka ingester so both land identical rows.
+ *
+ * Every series is looked up by its raw label bytes in a SeriesCache: the same series come
+ * in every record, so its id, metric name and TSV row prefix are computed once, not per
+ * sample (the second decode of each sample in this process, after the receiver's).
  */
-import { decodeWriteRequestV1 } from '../proto/decode-v1.js'
+import { decodeWriteRequestV1Cached } from '../proto/decode-v1-cached.js'
 import type { Fingerprinter } from '../proto/fingerprint.js'
+import { SeriesCache } from '../proto/series-cache.js'
 import type { SnappyCodec } from '../proto/snappy.js'
-import type { SeriesSamples } from '../store/tsv-encoder.js'
+import type { Label } from '../proto/types.js'
+import { samplesTsvPrefix, type SeriesSamples } from '../store/tsv-encoder.js'
 
 // Records were validated before they were written; this only bounds a corrupt one.
 const MAX_RECORD_UNCOMPRESSED_BYTES = 1 << 30
 
+interface SeriesEntry {
+  seriesId: bigint
+  metricName: string
+  labels: Label[]
+  tsvPrefix: Uint8Array
+}
+
 export class RecordDecoder {
+  private readonly cache: SeriesCache<SeriesEntry>
+
   constructor(
     private readonly snappy: SnappyCodec,
-    private readonly fingerprinter: Fingerprinter,
-  ) {}
+    fingerprinter: Fingerprinter,
+    cacheEntries?: number,
+  ) {
+    this.cache = new SeriesCache<SeriesEntry>(
+      (labels) => {
+        let metricName = ''
+        for (const l of labels) if (l.name === '__name__') metricName = l.value
+        const seriesId = fingerprinter.fingerprint(labels)
+        return { seriesId, metricName, labels, tsvPrefix: samplesTsvPrefix(metricName, seriesId) }
+      },
+      { maxEntries: cacheEntries },
+    )
+  }
 
   decode(record: Uint8Array, into: SeriesSamples[] = []): SeriesSamples[] {
-    const request = decodeWriteRequestV1(this.snappy.uncompress(record, MAX_RECORD_UNCOMPRESSED_BYTES))
+    const request = decodeWriteRequestV1Cached(this.snappy.uncompress(record, MAX_RECORD_UNCOMPRESSED_BYTES), this.cache)
     for (const s of request.series) {
       if (s.samples.length === 0) continue
-      let metricName = ''
-      for (const l of s.labels) if (l.name === '__name__') metricName = l.value
-      into.push({ seriesId: this.fingerprinter.fingerprint(s.labels), metricName, labels: s.labels, samples: s.samples })
+      const e = s.entry
+      into.push({ seriesId: e.seriesId, metricName: e.metricName, labels: e.labels, samples: s.samples, tsvPrefix: e.tsvPrefix })
     }
     return into
   }

@@ -104,7 +104,7 @@ describe('WalFlusher', () => {
     const parts = await openWal('all')
     for (let i = 0; i < 50; i++) await parts.wal.append(record('flush_all', i))
     const segmentsBefore = parts.wal.start()
-    const flusher = flusherFor(parts, new ClickHouseSampleStore(store.readWrite), 2048)
+    const flusher = flusherFor(parts, new ClickHouseSampleStore(store.insertRaw), 2048)
     while ((await flusher.flushOnce()) > 0) {
       /* until empty */
     }
@@ -118,14 +118,14 @@ describe('WalFlusher', () => {
   it('stores a batch exactly once when the process dies after the insert and before the commit', async () => {
     const parts = await openWal('after')
     for (let i = 0; i < 20; i++) await parts.wal.append(record('crash_after', i))
-    const crashing = flusherFor(parts, new CrashAfterInsert(new ClickHouseSampleStore(store.readWrite)))
+    const crashing = flusherFor(parts, new CrashAfterInsert(new ClickHouseSampleStore(store.insertRaw)))
     await expect(crashing.flushOnce()).rejects.toThrow('simulated crash')
     expect(await scalar(`SELECT count() FROM samples WHERE metric_name = 'crash_after'`)).toBe('200')
     expect(parts.checkpoint.get().inFlight).toBeDefined()
     // The log grows before the restart: the rebuilt batch must still be the recorded range.
     for (let i = 20; i < 30; i++) await parts.wal.append(record('crash_after', i))
 
-    const restarted = flusherFor(parts, new ClickHouseSampleStore(store.readWrite))
+    const restarted = flusherFor(parts, new ClickHouseSampleStore(store.insertRaw))
     while ((await restarted.flushOnce()) > 0) {
       /* until empty */
     }
@@ -139,7 +139,7 @@ describe('WalFlusher', () => {
     for (let i = 0; i < 5; i++) await parts.wal.append(record('crash_before', i))
     await expect(flusherFor(parts, new CrashBeforeInsert()).flushOnce()).rejects.toThrow('simulated crash')
     expect(await scalar(`SELECT count() FROM samples WHERE metric_name = 'crash_before'`)).toBe('0')
-    await flusherFor(parts, new ClickHouseSampleStore(store.readWrite)).flushOnce()
+    await flusherFor(parts, new ClickHouseSampleStore(store.insertRaw)).flushOnce()
     expect(await scalar(`SELECT count() FROM samples WHERE metric_name = 'crash_before'`)).toBe('50')
     await parts.wal.close()
   })
@@ -147,7 +147,7 @@ describe('WalFlusher', () => {
   it('retries a failing store in its loop and drains on stop', async () => {
     const parts = await openWal('loop')
     let failures = 2
-    const real = new ClickHouseSampleStore(store.readWrite)
+    const real = new ClickHouseSampleStore(store.insertRaw)
     const flaky: SampleStore = {
       insertSeries: (rows, token) => real.insertSeries(rows, token),
       insertSamples: async (series, token) => {
@@ -186,7 +186,7 @@ describe('sample values', () => {
       return { timestampMs: T0 + i, value, nanBits: Number.isNaN(value) ? BigInt('0x' + hex) : undefined }
     })
     const labels = [{ name: '__name__', value: 'bits_exact' }]
-    await new ClickHouseSampleStore(store.readWrite).insertSamples([{ seriesId: fingerprinter.fingerprint(labels), metricName: 'bits_exact', labels, samples }], 'bits-exact-1')
+    await new ClickHouseSampleStore(store.insertRaw).insertSamples([{ seriesId: fingerprinter.fingerprint(labels), metricName: 'bits_exact', labels, samples }], 'bits-exact-1')
     const got = await scalar(`SELECT arrayStringConcat(groupArray(leftPad(lower(hex(reinterpretAsUInt64(value))), 16, '0')), ',') FROM (SELECT value FROM samples WHERE metric_name = 'bits_exact' ORDER BY timestamp)`)
     expect(got.split(',')).toEqual(bits)
   })
@@ -194,7 +194,7 @@ describe('sample values', () => {
   it('keeps metric names with characters TSV must escape', async () => {
     const name = 'odd\tname\\with\nescapes'
     const labels = [{ name: '__name__', value: name }]
-    await new ClickHouseSampleStore(store.readWrite).insertSamples([{ seriesId: 1n, metricName: name, labels, samples: [{ timestampMs: T0, value: 1 }] }], 'escapes-1')
+    await new ClickHouseSampleStore(store.insertRaw).insertSamples([{ seriesId: 1n, metricName: name, labels, samples: [{ timestampMs: T0, value: 1 }] }], 'escapes-1')
     const rs = await store.readWrite.query({ query: `SELECT count() AS n FROM samples WHERE metric_name = {name:String}`, query_params: { name }, format: 'JSONEachRow' })
     expect(await rs.json()).toEqual([{ n: 1 }])
   })

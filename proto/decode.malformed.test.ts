@@ -3,15 +3,22 @@
 import { describe, expect, it } from 'vitest'
 import { BadRequestError } from '../errors/http-errors.js'
 import { decodeWriteRequestV1 } from './decode-v1.js'
+import { decodeWriteRequestV1Cached } from './decode-v1-cached.js'
 import { decodeWriteRequestV2 } from './decode-v2.js'
 import { encodeWriteRequestV1 } from './encode-v1.js'
 import { LabelCache } from './label-cache.js'
+import { SeriesCache } from './series-cache.js'
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
+
+// Shared across cases, so corrupted requests also meet warm entries of the valid ones.
+const seriesCache = new SeriesCache((labels) => ({ labels }), { maxEntries: 64 })
+const decodeCached = (b: Uint8Array): unknown => decodeWriteRequestV1Cached(b, seriesCache)
 
 const decoders = [
   ['1.0', (b: Uint8Array) => decodeWriteRequestV1(b)],
   ['1.0 with LabelCache', (b: Uint8Array) => decodeWriteRequestV1(b, new LabelCache(16))],
+  ['1.0 with SeriesCache', decodeCached],
   ['2.0', (b: Uint8Array) => decodeWriteRequestV2(b)],
 ] as const
 
@@ -107,9 +114,11 @@ describe('malformed remote-write input', () => {
     ['created timestamp as LEN', '2a 02 32 00', '2.0', 'field 6 has wire type 2, expected 0'],
   ]
   it.each(cases)('rejects %s', (_name, bytes, version, fragment) => {
-    const decode = version === '1.0' ? decodeWriteRequestV1 : decodeWriteRequestV2
-    expect(() => decode(hex(bytes))).toThrow(BadRequestError)
-    expect(() => decode(hex(bytes))).toThrow(fragment)
+    const decoders = version === '1.0' ? [decodeWriteRequestV1, decodeCached] : [decodeWriteRequestV2]
+    for (const decode of decoders) {
+      expect(() => decode(hex(bytes))).toThrow(BadRequestError)
+      expect(() => decode(hex(bytes))).toThrow(fragment)
+    }
   })
 
   it.each([

@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
 import { describe, expect, it } from 'vitest'
 import { decodeWriteRequestV1 } from './decode-v1.js'
+import { decodeWriteRequestV1Cached } from './decode-v1-cached.js'
 import { decodeWriteRequestV2 } from './decode-v2.js'
 import { encodeWriteRequestV1 } from './encode-v1.js'
 import { LabelCache } from './label-cache.js'
+import { SeriesCache } from './series-cache.js'
 import type { Label, Sample } from './types.js'
 
 const protoPath = (name: string): string => fileURLToPath(new URL(name, import.meta.url))
@@ -148,6 +150,42 @@ describe('decodeWriteRequestV1 against protobufjs', () => {
         oracle.metadata.map((m) => ({ metricFamilyName: m.metric_family_name, type: TYPES[m.type] ?? 'unknown', help: m.help, unit: m.unit })),
       )
     }
+  })
+})
+
+describe('decodeWriteRequestV1Cached against decodeWriteRequestV1', () => {
+  const Extended = extended.lookupType('ext.WriteRequest')
+  // One long-lived cache across all cases (series repeat between requests as between scrapes)
+  // and one so small that nearly every lookup evicts.
+  const shared = new SeriesCache((labels) => ({ labels }))
+  const tiny = new SeriesCache((labels) => ({ labels }), { maxEntries: 2 })
+
+  it.each(Array.from({ length: 300 }, (_, i) => i))('gives the same labels and samples on random request %i', (seed) => {
+    const rand = prng(seed + 9000)
+    // Draw from a small pool so that the same label sets recur within and across requests.
+    const pool = Array.from({ length: 6 }, () => randomSeries(prng(Math.floor(rand() * 20) + 1)))
+    const series = Array.from({ length: Math.floor(rand() * 10) }, () => (rand() < 0.6 ? pool[Math.floor(rand() * pool.length)] : randomSeries(rand)))
+    const bytes = Extended.encode(
+      Extended.fromObject({
+        timeseries: series.map((s) => ({
+          labels: s.labels.map((l) => ({ ...l, x_i64: rand() < 0.1 ? 42 : 0 })),
+          samples: s.samples.map((x) => ({ value: x.value, timestamp: x.timestamp, x_sint: rand() < 0.3 ? -5 : 0 })),
+          exemplars: opaque(s.exemplars),
+          histograms: opaque(s.histograms),
+          x_varint: rand() < 0.3 ? 2 ** 40 : 0,
+        })),
+        metadata: rand() < 0.3 ? [{ type: 2, metric_family_name: randomString(rand), help: 'h', unit: '' }] : [],
+      }),
+    ).finish()
+    const want = decodeWriteRequestV1(bytes)
+    for (const cache of [shared, shared, tiny, tiny]) {
+      const got = decodeWriteRequestV1Cached(bytes, cache)
+      expect(got.metadata).toEqual(want.metadata)
+      expect(got.series.map((s) => s.entry.labels)).toEqual(want.series.map((s) => s.labels))
+      expect(got.series.map((s) => s.samples)).toEqual(want.series.map((s) => s.samples))
+      expect(got.series.map((s) => [s.exemplarCount, s.histogramCount])).toEqual(want.series.map((s) => [s.exemplarCount, s.histogramCount]))
+    }
+    expect(tiny.size).toBeLessThanOrEqual(2)
   })
 })
 

@@ -16,6 +16,12 @@
  * generational: inserts go to the young generation; when it is full the old one is
  * dropped (cleared and reused) and young becomes old; a hit in old is copied to young.
  * So series seen in the last maxEntries/2 inserts always stay, with no per-hit bookkeeping.
+ * Each entry also remembers which entry was looked up after it: remote write repeats the
+ * series order scrape after scrape, so lookup() first compares the bytes with that
+ * predicted successor and skips hashing and probing when it matches (A/B on the warm
+ * 2000-series decode: 0.40 against 0.75 ms CPU per request; a wrong guess costs one
+ * failed compare). Memory: ~24 bytes of index per entry, allocated up front (24 MB at
+ * the 1M default), plus the key bytes (~200 B per node_exporter series).
  */
 import type { Label } from './types.js'
 
@@ -53,6 +59,8 @@ class Generation<T> {
   readonly hashes: Int32Array
   readonly keyStart: Int32Array
   readonly keyLen: Int32Array
+  /** The entry looked up right after this one last time (-1: none): the predicted successor. */
+  readonly next: Int32Array
   values: T[] = []
   count = 0
   arena = new Uint8Array(1 << 16)
@@ -67,28 +75,33 @@ class Generation<T> {
     this.hashes = new Int32Array(capacity)
     this.keyStart = new Int32Array(capacity)
     this.keyLen = new Int32Array(capacity)
+    this.next = new Int32Array(capacity).fill(-1)
+  }
+
+  /** Whether entry e's key is bytes [start, end) of buf. */
+  equals(e: number, buf: Uint8Array, view: DataView, start: number, end: number): boolean {
+    const len = end - start
+    if (this.keyLen[e] !== len) return false
+    const k = this.keyStart[e]
+    const av = this.arenaView
+    let i = 0
+    for (; i + 4 <= len; i += 4) if (view.getInt32(start + i, true) !== av.getInt32(k + i, true)) return false
+    const arena = this.arena
+    for (; i < len; i++) if (buf[start + i] !== arena[k + i]) return false
+    return true
   }
 
   /** The entry index of key [start, end) of buf, or -1. */
   find(buf: Uint8Array, view: DataView, start: number, end: number, h: number): number {
-    const len = end - start
-    const arena = this.arena
-    const av = this.arenaView
     for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
       const e = this.slots[s] - 1
       if (e < 0) return -1
-      if (this.hashes[e] !== h || this.keyLen[e] !== len) continue
-      const k = this.keyStart[e]
-      let i = 0
-      for (; i + 4 <= len; i += 4) if (view.getInt32(start + i, true) !== av.getInt32(k + i, true)) break
-      if (i + 4 <= len) continue
-      for (; i < len; i++) if (buf[start + i] !== arena[k + i]) break
-      if (i === len) return e
+      if (this.hashes[e] === h && this.equals(e, buf, view, start, end)) return e
     }
   }
 
   /** Adds a key known to be absent; the caller has checked count < capacity. */
-  add(buf: Uint8Array, start: number, end: number, h: number, value: T): void {
+  add(buf: Uint8Array, start: number, end: number, h: number, value: T): number {
     const len = end - start
     if (this.arenaUsed + len > this.arena.length) {
       let size = this.arena.length * 2
@@ -108,10 +121,12 @@ class Generation<T> {
     let s = h & this.mask
     while (this.slots[s] !== 0) s = (s + 1) & this.mask
     this.slots[s] = e + 1
+    return e
   }
 
   clear(): void {
     this.slots.fill(0)
+    this.next.fill(-1)
     this.values = []
     this.count = 0
     this.arenaUsed = 0
@@ -124,6 +139,8 @@ export class SeriesCache<T extends NonNullable<unknown>> {
   readonly hash: KeyHash
   /** Misses since construction (each one called compute). */
   misses = 0
+  /** The young entry returned last (-1: none), whose successor is predicted next. */
+  private last = -1
 
   /** compute runs once per series on a miss, with the labels in wire order. */
   constructor(
@@ -137,11 +154,28 @@ export class SeriesCache<T extends NonNullable<unknown>> {
     this.hash = options.hash ?? hashLabelBytes
   }
 
-  /** The value stored for key bytes [start, end) with hash h, or undefined. */
-  get(buf: Uint8Array, view: DataView, start: number, end: number, h: number): T | undefined {
+  /**
+   * The value stored for key bytes [start, end) of buf (view: a DataView over buf), or
+   * undefined. Series come in the same order scrape after scrape, so the entry that
+   * followed the previous one last time is tried first, by comparing bytes: on a
+   * steady stream no hash is computed at all.
+   */
+  lookup(buf: Uint8Array, view: DataView, start: number, end: number): T | undefined {
     const y = this.young
+    const last = this.last
+    if (last >= 0) {
+      const c = y.next[last]
+      if (c >= 0 && c < y.count && y.equals(c, buf, view, start, end)) {
+        this.last = c
+        return y.values[c]
+      }
+    }
+    const h = this.hash(buf, view, start, end)
     const e = y.find(buf, view, start, end, h)
-    if (e >= 0) return y.values[e]
+    if (e >= 0) {
+      this.follow(e)
+      return y.values[e]
+    }
     const o = this.old
     const oe = o.find(buf, view, start, end, h)
     if (oe < 0) return undefined
@@ -151,15 +185,21 @@ export class SeriesCache<T extends NonNullable<unknown>> {
     return value
   }
 
-  /** Stores value for key bytes [start, end) (copied) with hash h; the key must be absent. */
-  set(buf: Uint8Array, start: number, end: number, h: number, value: T): T {
+  /** Stores value for key bytes [start, end) of buf (copied); the key must be absent. */
+  insert(buf: Uint8Array, view: DataView, start: number, end: number, value: T): T {
     this.misses++
-    this.put(buf, start, end, h, value)
+    this.put(buf, start, end, this.hash(buf, view, start, end), value)
     return value
   }
 
   get size(): number {
     return this.young.count + this.old.count
+  }
+
+  /** Records young entry e as the successor of the last one, and as the last one. */
+  private follow(e: number): void {
+    if (this.last >= 0) this.young.next[this.last] = e
+    this.last = e
   }
 
   private put(buf: Uint8Array, start: number, end: number, h: number, value: T): void {
@@ -174,7 +214,8 @@ export class SeriesCache<T extends NonNullable<unknown>> {
       this.old = this.young
       dropped.clear()
       this.young = dropped
+      this.last = -1
     }
-    this.young.add(buf, start, end, h, value)
+    this.follow(this.young.add(buf, start, end, h, value))
   }
 }

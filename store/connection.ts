@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 
@@ -17,7 +18,22 @@ export interface StoreConnectionOptions {
   password?: string
 }
 
+/** One INSERT of pre-encoded rows; settings go into the statement, never the session. */
+export interface RawInsert {
+  table: string
+  columns: readonly string[]
+  settings: Record<string, string>
+  format: 'TabSeparated' | 'JSONEachRow'
+  body: Buffer
+}
+
 export interface StoreClients {
+  /**
+   * Inserts pre-encoded rows. Embedded: chDB's zero-copy raw insert (measured 2026-11-26:
+   * 0.6-0.9M rows/s against 0.2M through @clickhouse/client's exec, which turns the
+   * body into a JS string and concatenates it with the SQL); server: an HTTP insert.
+   */
+  insertRaw(insert: RawInsert): Promise<void>
   /** Schema changes, inserts and internal queries. */
   readWrite: ClickHouseClient
   /**
@@ -29,6 +45,12 @@ export interface StoreClients {
   readOnly: ClickHouseClient
   embedded: boolean
   close(): Promise<void>
+}
+
+interface ChdbRaw {
+  chdb: {
+    rawInsert(p: { table: string; columns: readonly string[]; settings: Record<string, string>; format: string; values: Buffer }): Promise<unknown>
+  }
 }
 
 type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection']
@@ -61,6 +83,15 @@ export async function openStore(opts: StoreConnectionOptions): Promise<StoreClie
     return {
       readWrite,
       readOnly,
+      insertRaw: async (insert) => {
+        const settings = Object.entries(insert.settings).map(([k, v]) => `${quoteSettingName(k)} = ${quoteString(v)}`)
+        const query = `INSERT INTO ${quoteIdentifier(insert.table)} (${insert.columns.map(quoteIdentifier).join(', ')})${settings.length ? ` SETTINGS ${settings.join(', ')}` : ''} FORMAT ${insert.format}`
+        const result = await readWrite.exec({ query, values: Readable.from([insert.body], { objectMode: false }) })
+        // The response must be consumed or the HTTP connection stays checked out.
+        for await (const _chunk of result.stream) {
+          /* drain */
+        }
+      },
       embedded: false,
       close: async () => {
         await Promise.all([readWrite.close(), readOnly.close()])
@@ -69,7 +100,8 @@ export async function openStore(opts: StoreConnectionOptions): Promise<StoreClie
   }
   const enginePath = embeddedEnginePath(opts.dataDir)
   mkdirSync(enginePath, { recursive: true })
-  const readWrite = createClient({ connection: chdbConnection(enginePath) })
+  const writer = chdbConnection(enginePath)
+  const readWrite = createClient({ connection: writer })
   const readOnly = createClient({ connection: chdbConnection(enginePath) })
   if (opts.database !== 'default') {
     await readWrite.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(opts.database)}` })
@@ -79,6 +111,15 @@ export async function openStore(opts: StoreConnectionOptions): Promise<StoreClie
   return {
     readWrite,
     readOnly,
+    insertRaw: async (insert) => {
+      await (writer as unknown as ChdbRaw).chdb.rawInsert({
+        table: insert.table,
+        columns: insert.columns,
+        settings: insert.settings,
+        format: insert.format,
+        values: insert.body,
+      })
+    },
     embedded: true,
     close: async () => {
       await readOnly.close()
@@ -91,6 +132,11 @@ export async function openStore(opts: StoreConnectionOptions): Promise<StoreClie
 export function quoteIdentifier(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid identifier "${name.slice(0, 40)}"`)
   return '`' + name + '`'
+}
+
+function quoteSettingName(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid setting name "${name.slice(0, 40)}"`)
+  return name
 }
 
 /** A ClickHouse single-quoted string literal (backslash and quote escaped). */

@@ -3,10 +3,8 @@
  * deduplication token that names its exact content, so a batch re-sent after a crash is
  * dropped by ClickHouse (every table has non_replicated_deduplication_window).
  */
-import { Readable } from 'node:stream'
-import type { ClickHouseClient } from '@clickhouse/client'
 import type { Label } from '../proto/types.js'
-import { quoteString } from './connection.js'
+import type { StoreClients } from './connection.js'
 import { encodeSamplesTsv, SAMPLE_INSERT_COLUMNS, type SeriesSamples } from './tsv-encoder.js'
 
 export interface SeriesRow {
@@ -27,20 +25,19 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError'
 }
 
+const SERIES_COLUMNS = ['series_id', 'metric_name', 'labels', 'first_seen', 'last_seen']
+
 function dateTime64Text(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 }
 
 export class ClickHouseSampleStore implements SampleStore {
-  constructor(private readonly client: ClickHouseClient) {}
+  constructor(private readonly insertRaw: StoreClients['insertRaw']) {}
 
   async insertSamples(series: readonly SeriesSamples[], dedupToken: string): Promise<number> {
     const { body, rows } = encodeSamplesTsv(series)
     if (rows === 0) return 0
-    await this.insertRaw(
-      `INSERT INTO samples ${SAMPLE_INSERT_COLUMNS} SETTINGS insert_deduplication_token = ${quoteString(dedupToken)} FORMAT TabSeparated`,
-      body,
-    )
+    await this.insert('samples', SAMPLE_INSERT_COLUMNS, 'TabSeparated', body, dedupToken)
     return rows
   }
 
@@ -60,21 +57,14 @@ export class ClickHouseSampleStore implements SampleStore {
         }),
       )
     }
-    await this.insertRaw(
-      `INSERT INTO series SETTINGS insert_deduplication_token = ${quoteString(dedupToken)} FORMAT JSONEachRow`,
-      lines.join('\n') + '\n',
-    )
+    await this.insert('series', SERIES_COLUMNS, 'JSONEachRow', Buffer.from(lines.join('\n') + '\n'), dedupToken)
   }
 
-  private async insertRaw(query: string, body: string): Promise<void> {
+  private async insert(table: string, columns: readonly string[], format: 'TabSeparated' | 'JSONEachRow', body: Buffer, dedupToken: string): Promise<void> {
     try {
-      const result = await this.client.exec({ query, values: Readable.from([Buffer.from(body)], { objectMode: false }) })
-      // The response must be consumed or a server connection stays checked out.
-      for await (const _chunk of result.stream) {
-        /* drain */
-      }
+      await this.insertRaw({ table, columns, format, body, settings: { insert_deduplication_token: dedupToken } })
     } catch (err) {
-      throw new StoreUnavailableError(`ClickHouse insert failed: ${(err as Error).message.slice(0, 300)}`, { cause: err })
+      throw new StoreUnavailableError(`ClickHouse insert into ${table} failed: ${(err as Error).message.slice(0, 300)}`, { cause: err })
     }
   }
 }

@@ -48,8 +48,8 @@ export function sumOf(samples: ExposedSample[], name: string, match: Record<stri
   return found ? sum : undefined
 }
 
-export async function fetchExposition(url: string): Promise<ExposedSample[]> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+export async function fetchExposition(url: string, headers: Record<string, string> = {}): Promise<ExposedSample[]> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000), headers })
   const text = await response.text()
   if (!response.ok) throw new Error(`${url}: status ${response.status}: ${text.slice(0, 200)}`)
   return parseExposition(text)

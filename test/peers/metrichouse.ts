@@ -23,6 +23,8 @@ export interface MetrichouseOptions {
   configFile?: string
   extraArgs?: string[]
   env?: NodeJS.ProcessEnv
+  /** Authorization header for /clickhouse/ and /metrics when serve requires credentials. */
+  authorization?: string
   /** Bound on each process's life. Default 5 minutes. */
   maxLifetimeMs?: number
   /** Readiness wait on each start. Default 60 s (chDB opens its data directory first). */
@@ -118,6 +120,7 @@ export class Metrichouse {
   async query(sql: string): Promise<string> {
     const response = await fetch(`${this.url}/clickhouse/?${new URLSearchParams({ query: sql })}`, {
       signal: AbortSignal.timeout(30_000),
+      headers: this.authHeaders(),
     })
     const text = await response.text()
     if (response.status !== 200) throw new Error(`/clickhouse/ ${response.status} for ${sql}: ${text.slice(0, 500)}`)
@@ -133,7 +136,11 @@ export class Metrichouse {
   }
 
   async metrics(): Promise<ExposedSample[]> {
-    return fetchExposition(`${this.url}/metrics`)
+    return fetchExposition(`${this.url}/metrics`, this.authHeaders())
+  }
+
+  private authHeaders(): Record<string, string> {
+    return this.options.authorization ? { authorization: this.options.authorization } : {}
   }
 
   logTail(lines = 40): string {

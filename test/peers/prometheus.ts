@@ -23,6 +23,8 @@ export interface PrometheusOptions {
   scrapeIntervalMs?: number
   /** remote_write target, with a queue tuned for tests (small batches, short deadline, fast retries). */
   remoteWriteUrl?: string
+  /** Credentials for remote_write, as examples/prometheus.yml shows them. */
+  remoteWriteAuth?: { bearerTokenFile: string } | { username: string; passwordFile: string }
   /** Accept remote write on /api/v1/write (benchmark mode). */
   remoteWriteReceiver?: boolean
   /** TSDB out_of_order_time_window, e.g. "2h", so concurrent writers are not rejected as out of order. */
@@ -93,9 +95,17 @@ export function prometheusConfig(options: PrometheusOptions): Record<string, unk
     })),
   }
   if (options.remoteWriteUrl) {
+    const auth = options.remoteWriteAuth
+    const credentials =
+      auth === undefined
+        ? {}
+        : 'bearerTokenFile' in auth
+          ? { authorization: { type: 'Bearer', credentials_file: auth.bearerTokenFile } }
+          : { basic_auth: { username: auth.username, password_file: auth.passwordFile } }
     config.remote_write = [
       {
         url: options.remoteWriteUrl,
+        ...credentials,
         remote_timeout: '10s',
         queue_config: {
           capacity: 2500,
