@@ -7,6 +7,7 @@ import { ReceiverMetrics } from '../adapter/metrics.js'
 import { remoteWriteHandler } from '../adapter/remote-write-handler.js'
 import type { Config } from '../config/config.js'
 import { startHttpServer, type Route, type RunningHttpServer } from '../http/server.js'
+import { RecentBatches } from '../ingester/recent-batches.js'
 import { RecordDecoder } from '../ingester/record-decoder.js'
 import { SeriesRegistry } from '../ingester/series-registry.js'
 import { WalFlusher } from '../ingester/wal-flusher.js'
@@ -57,9 +58,11 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
   await wal.removeBefore(checkpoint.get().committed)
   const snappy = await createSnappyCodec()
   const fingerprinter = await Fingerprinter.create()
+  const recent = new RecentBatches()
   const flusher = new WalFlusher({
     wal,
     checkpoint,
+    recent,
     store: new ClickHouseSampleStore(store.insertRaw),
     decoder: new RecordDecoder(snappy, fingerprinter),
     seriesRegistry: new SeriesRegistry(),
@@ -70,7 +73,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
   })
   flusher.start()
 
-  const sink = new WalSink(wal, snappy)
+  const sink = new WalSink(wal, snappy, (position, batch) => recent.put(position, batch.series, batch.sampleCount))
   const routes: Route[] = [
     {
       method: 'post',

@@ -15,7 +15,8 @@ import type { SampleStore } from '../store/sample-store.js'
 import type { SeriesSamples } from '../store/tsv-encoder.js'
 import type { FlushCheckpoint } from '../wal/checkpoint.js'
 import { comparePositions, type WalPosition } from '../wal/position.js'
-import type { WriteAheadLog } from '../wal/write-ahead-log.js'
+import type { WalRecord, WriteAheadLog } from '../wal/write-ahead-log.js'
+import type { RecentBatches } from './recent-batches.js'
 import type { RecordDecoder } from './record-decoder.js'
 import type { SeriesRegistry } from './series-registry.js'
 
@@ -24,6 +25,8 @@ export interface WalFlusherOptions {
   checkpoint: FlushCheckpoint
   store: SampleStore
   decoder: RecordDecoder
+  /** Batches appended by this process, already decoded (optional: else every record is decoded). */
+  recent?: RecentBatches
   seriesRegistry: SeriesRegistry
   logger: Logger
   registry: Registry
@@ -122,7 +125,7 @@ export class WalFlusher {
     const state = checkpoint.get()
     let from = state.committed
     if (comparePositions(from, wal.start()) < 0) from = wal.start()
-    let records: Uint8Array[]
+    let records: WalRecord[]
     let to: WalPosition
     if (state.inFlight) {
       from = state.inFlight.from
@@ -131,19 +134,24 @@ export class WalFlusher {
     } else {
       const read = await wal.read(from, { maxRecords: this.opts.maxBatchRecords ?? 100_000, maxBytes: this.opts.maxBatchBytes })
       if (read.records.length === 0) return 0
-      records = read.records.map((r) => r.data)
+      records = read.records
       to = read.next
       await checkpoint.setInFlight(from, to)
     }
     const started = performance.now()
     const series: SeriesSamples[] = []
     for (const record of records) {
+      const decoded = this.opts.recent?.take(record.position)
+      if (decoded) {
+        for (const s of decoded) series.push(s)
+        continue
+      }
       try {
-        this.opts.decoder.decode(record, series)
+        this.opts.decoder.decode(record.data, series)
       } catch (err) {
         // A record that passed validation and CRC but does not decode is a bug, not input:
         // keep going so one bad record cannot stop the log, and say where it was.
-        this.opts.logger.error('skipping undecodable WAL record', { from: positionText(from), err })
+        this.opts.logger.error('skipping undecodable WAL record', { position: positionText(record.position), err })
       }
     }
     const token = `${wal.id}:${positionText(from)}-${positionText(to)}`
@@ -153,6 +161,7 @@ export class WalFlusher {
     const rows = await this.opts.store.insertSamples(series, token)
     await checkpoint.commit(to)
     await wal.removeBefore(to)
+    this.opts.recent?.dropBefore(to)
     this.metrics.batches.inc()
     this.metrics.samples.inc(rows)
     this.metrics.seriesWritten.inc(seriesRows.length)
@@ -163,13 +172,13 @@ export class WalFlusher {
   }
 
   /** Every record in [from, to): the exact content of a range recorded before a crash. */
-  private async readRange(from: WalPosition, to: WalPosition): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = []
+  private async readRange(from: WalPosition, to: WalPosition): Promise<WalRecord[]> {
+    const out: WalRecord[] = []
     let at = from
     while (comparePositions(at, to) < 0) {
       const read = await this.opts.wal.read(at, { maxRecords: 10_000, maxBytes: this.opts.maxBatchBytes, until: to })
       if (read.records.length === 0) break
-      for (const r of read.records) out.push(r.data)
+      for (const r of read.records) out.push(r)
       at = read.next
     }
     return out

@@ -6,18 +6,25 @@
 import type { AcceptedBatch, Sink } from '../adapter/sink.js'
 import { encodeWriteRequestV1 } from '../proto/encode-v1.js'
 import type { SnappyCodec } from '../proto/snappy.js'
+import type { WalPosition } from './position.js'
 import type { WriteAheadLog } from './write-ahead-log.js'
 
 export class WalSink implements Sink {
+  /**
+   * onAppended: called with each batch once it is durable, so the flusher can take it
+   * from memory instead of decoding its record again.
+   */
   constructor(
     private readonly wal: WriteAheadLog,
     private readonly snappy: SnappyCodec,
+    private readonly onAppended?: (position: WalPosition, batch: AcceptedBatch) => void,
   ) {}
 
   async write(batch: AcceptedBatch): Promise<void> {
     if (batch.series.length === 0) return
     const record = batch.originalRw1Snappy ?? this.snappy.compress(encodeWriteRequestV1(batch.series, batch.metadata))
-    await this.wal.append(record)
+    const position = await this.wal.append(record)
+    this.onAppended?.(position, batch)
   }
 
   async close(): Promise<void> {
