@@ -102,6 +102,7 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
           metadata,
           sampleCount: result.acceptedSamples,
           originalRw1Snappy: version === '1.0' && result.unchanged ? body : undefined,
+          requestId: opts.fingerprinter.hashBytes(body),
         })
         opts.metrics.samplesAccepted.inc({ protocol }, result.acceptedSamples)
         opts.metrics.seriesAccepted.inc({ protocol }, result.accepted.length)

@@ -19,6 +19,12 @@ export interface AcceptedBatch {
    * as is instead of encoding and compressing again.
    */
   originalRw1Snappy?: Uint8Array
+  /**
+   * Identity of the request (xxHash64 of its body as received). Senders resend the same
+   * bytes when they retry, so a sink that has made this id durable already may acknowledge
+   * it without storing it again.
+   */
+  requestId?: bigint
 }
 
 /**

@@ -71,9 +71,11 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
     maxBatchBytes: config.flush.maxBatchBytes,
     idleIntervalMs: config.flush.intervalMs,
   })
-  flusher.start()
 
   const sink = new WalSink(wal, snappy, (position, batch) => recent.put(position, batch.series, batch.sampleCount))
+  // Before the flusher starts removing flushed segments under the scan.
+  const knownRequests = await sink.loadRequestIds()
+  flusher.start()
   const routes: Route[] = [
     {
       method: 'post',
@@ -122,6 +124,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
     dataDir: config.dataDir,
     clickhouse: store.embedded ? 'embedded' : config.clickhouse.url,
     snappy: snappy.implementation,
+    requestIdsInLog: knownRequests,
   })
 
   let shuttingDown: Promise<void> | undefined

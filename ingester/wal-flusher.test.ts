@@ -18,6 +18,7 @@ import { ClickHouseSampleStore, type SampleStore } from '../store/sample-store.j
 import { migrate } from '../store/schema.js'
 import { FlushCheckpoint } from '../wal/checkpoint.js'
 import { comparePositions } from '../wal/position.js'
+import { encodeWalPayload } from '../wal/wal-payload.js'
 import { WriteAheadLog } from '../wal/write-ahead-log.js'
 import { RecordDecoder } from './record-decoder.js'
 import { SeriesRegistry } from './series-registry.js'
@@ -59,7 +60,7 @@ function record(name: string, i: number, series = 10): Uint8Array {
       samples: [{ timestampMs: T0 + i * 1000, value: i * 100 + s }],
     })
   }
-  return snappy.compress(encodeWriteRequestV1(list))
+  return encodeWalPayload(0n, snappy.compress(encodeWriteRequestV1(list)))
 }
 
 async function openWal(name: string) {

@@ -15,6 +15,7 @@ import type { SampleStore } from '../store/sample-store.js'
 import type { SeriesSamples } from '../store/tsv-encoder.js'
 import type { FlushCheckpoint } from '../wal/checkpoint.js'
 import { comparePositions, type WalPosition } from '../wal/position.js'
+import { decodeWalPayload } from '../wal/wal-payload.js'
 import type { WalRecord, WriteAheadLog } from '../wal/write-ahead-log.js'
 import type { RecentBatches } from './recent-batches.js'
 import type { RecordDecoder } from './record-decoder.js'
@@ -147,7 +148,7 @@ export class WalFlusher {
         continue
       }
       try {
-        this.opts.decoder.decode(record.data, series)
+        this.opts.decoder.decode(decodeWalPayload(record.data).writeRequestSnappy, series)
       } catch (err) {
         // A record that passed validation and CRC but does not decode is a bug, not input:
         // keep going so one bad record cannot stop the log, and say where it was.

@@ -70,6 +70,11 @@ export class Fingerprinter {
     return this.h64Raw(this.scratch.subarray(0, pos), 0n)
   }
 
+  /** xxHash64 of raw bytes: the identity of a request body, for recognising retries. */
+  hashBytes(data: Uint8Array): bigint {
+    return this.h64Raw(data, 0n)
+  }
+
   /** Writes s as UTF-8 at pos, leaving room for one separator; returns the new end. */
   private put(s: string, pos: number): number {
     const n = s.length
