@@ -7,6 +7,8 @@ export interface AcceptedSeries {
   metricName: string
   labels: Label[]
   samples: Sample[]
+  /** Shared by every batch of this series while it is cached: downstream encoders memoise on it. */
+  memo?: { tsvPrefix?: Uint8Array }
 }
 
 export interface AcceptedBatch {

@@ -91,7 +91,7 @@ function isSortedUnique(labels: readonly Label[]): boolean {
  * judges each series once per process, not once per request.
  */
 export type SeriesVerdict =
-  | { ok: true; seriesId: bigint; metricName: string; labels: Label[]; normalised: boolean }
+  | { ok: true; seriesId: bigint; metricName: string; labels: Label[]; normalised: boolean; memo: { tsvPrefix?: Uint8Array } }
   | { ok: false; reason: RejectReason; message: string; normalised: boolean }
 
 export function judgeLabels(sent: Label[], limits: ValidationLimits, fingerprinter: Fingerprinter): SeriesVerdict {
@@ -109,7 +109,7 @@ export function judgeLabels(sent: Label[], limits: ValidationLimits, fingerprint
   const problem = checkLabels(labels, limits)
   if (problem) return { ok: false, reason: problem.reason, message: `${formatLabels(labels)}: ${problem.message}`, normalised }
   const metricName = labels.find((l) => l.name === '__name__')!.value
-  return { ok: true, seriesId: fingerprinter.fingerprint(labels), metricName, labels, normalised }
+  return { ok: true, seriesId: fingerprinter.fingerprint(labels), metricName, labels, normalised, memo: {} }
 }
 
 export interface JudgedSeries {
@@ -163,7 +163,7 @@ export function validateSeries(series: readonly JudgedSeries[], ctx: ValidationC
       if (old > 0) rejections.push({ seriesIndex: i, reason: 'too_old', message: `${name}: ${old} samples older than the raw retention`, samples: old })
       if (samples.length === 0) continue
     }
-    accepted.push({ seriesId: verdict.seriesId, metricName: verdict.metricName, labels: verdict.labels, samples })
+    accepted.push({ seriesId: verdict.seriesId, metricName: verdict.metricName, labels: verdict.labels, samples, memo: verdict.memo })
     acceptedSamples += samples.length
   }
   return { accepted, acceptedSamples, rejections, unchanged }

@@ -15,6 +15,12 @@ export interface SeriesSamples {
   samples: Sample[]
   /** samplesTsvPrefix(metricName, seriesId), when the caller has it cached. */
   tsvPrefix?: Uint8Array
+  /**
+   * An object that lives as long as the series does in the caller's cache (shared by every
+   * batch of that series): the encoder keeps the series' row prefix on it, so the prefix is
+   * built once per series, not once per series per batch.
+   */
+  memo?: { tsvPrefix?: Uint8Array }
 }
 
 /** Column list matching the order encodeSamplesTsv writes. */
@@ -99,7 +105,10 @@ export function encodeSamplesTsv(series: readonly SeriesSamples[]): { body: Buff
   let size = 0
   let rows = 0
   for (const s of series) {
-    if (s.tsvPrefix === undefined) s.tsvPrefix = samplesTsvPrefix(s.metricName, s.seriesId)
+    if (s.tsvPrefix === undefined) {
+      s.tsvPrefix = s.memo?.tsvPrefix ?? samplesTsvPrefix(s.metricName, s.seriesId)
+      if (s.memo) s.memo.tsvPrefix = s.tsvPrefix
+    }
     size += s.samples.length * (s.tsvPrefix.length + MAX_ROW_TAIL)
     rows += s.samples.length
   }
