@@ -15,7 +15,7 @@ export class RecentBatches {
   private readonly batches = new Map<string, { position: WalPosition; series: SeriesSamples[]; samples: number }>()
   private held = 0
 
-  constructor(private readonly maxSamples = 4_000_000) {}
+  constructor(private readonly maxSamples = 1_000_000) {}
 
   put(position: WalPosition, series: SeriesSamples[], samples: number): void {
     if (this.held + samples > this.maxSamples) return // the flusher will decode it from the log
