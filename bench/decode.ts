@@ -14,7 +14,6 @@ import * as snappyjs from 'snappyjs'
 import { decodeWriteRequestV1 } from '../proto/decode-v1.js'
 import { encodeWriteRequestV1 } from '../proto/encode-v1.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
-import { LabelCache } from '../proto/label-cache.js'
 import { decodeWriteRequestV1Cached } from '../proto/decode-v1-cached.js'
 import { SeriesCache } from '../proto/series-cache.js'
 import { createSnappyCodec, uncompressSnappyJs } from '../proto/snappy.js'
@@ -84,7 +83,6 @@ export async function benchDecode(options: { ms?: number; only?: string } = {}):
   const raw = payload.protobuf
   const decoded = decodeWriteRequestV1(raw)
   // A long-lived cache, as the adapter keeps one: the same series come every scrape.
-  const warm = new LabelCache()
   const scrapes = makeNodeExporterScrapes(100, 2000, 1_700_000_000_000).map((b) => native.compress(b))
   let next = 0
   const scrape = (): Uint8Array => scrapes[next++ % scrapes.length]
@@ -108,14 +106,11 @@ export async function benchDecode(options: { ms?: number; only?: string } = {}):
     ['snappy js (proto/snappy.ts) uncompress', () => uncompressSnappyJs(compressed, MAX_BODY)],
     ['snappyjs uncompress', () => snappyjs.uncompress(compressed)],
     ['decode-v1 (zero-copy)', () => decodeWriteRequestV1(raw)],
-    ['decode-v1 + warm LabelCache', () => decodeWriteRequestV1(raw, warm)],
-    ['decode-v1 + cold LabelCache', () => decodeWriteRequestV1(raw, new LabelCache(1 << 14))],
     ['protobufjs decode', () => WriteRequest.decode(raw)],
     ['fingerprint (xxhash-wasm)', () => fingerprintAll(decoded.series)],
     ['encode-v1', () => encodeWriteRequestV1(decoded.series)],
     ['protobufjs encode', () => WriteRequest.encode(WriteRequest.fromObject(payload.series.length ? { timeseries: decoded.series.map((s) => ({ labels: s.labels, samples: s.samples.map((x) => ({ value: x.value, timestamp: x.timestampMs })) })) } : {})).finish()],
     [`${native.implementation} snappy + decode-v1 + fingerprint`, () => fingerprintAll(decodeWriteRequestV1(native.uncompress(compressed, MAX_BODY)).series)],
-    [`${native.implementation} snappy + decode-v1 + warm LabelCache + fingerprint`, () => fingerprintAll(decodeWriteRequestV1(native.uncompress(compressed, MAX_BODY), warm).series)],
     [`${js.implementation} snappy + decode-v1 + fingerprint`, () => fingerprintAll(decodeWriteRequestV1(js.uncompress(compressed, MAX_BODY)).series)],
     ['snappyjs + protobufjs decode (baseline)', () => WriteRequest.decode(snappyjs.uncompress(compressed))],
     ['cached decode (warm SeriesCache) + entry lookup, no snappy', () => useEntries(decodeWriteRequestV1Cached(rawScrapes[next++ % 100], seriesCache))],

@@ -4,14 +4,14 @@
  *
  * Shape, and why: this runs once per sample on the ingest path. It reads the wire
  * straight into the final Label/Sample objects and checks what protobufjs does not
- * (UTF-8 validity, wire types of known fields, NaN bits). Without a cache it is about
- * as fast as protobufjs (bench/decode.ts, 2026-11-26, 2000-series requests on a loaded
- * 2-core box: 0.30-0.53M samples/s against protobufjs's 0.47-1.05M); the speed comes
- * from the LabelCache (0.64-1.29M samples/s), because building strings is the cost.
+ * (UTF-8 validity, wire types of known fields, NaN bits). It is about
+ * as fast as protobufjs (bench/decode.ts, 2026-11-26: 0.8M samples/s against 1.0M),
+ * because building strings is the cost; the ingest path therefore uses
+ * decode-v1-cached.ts, which makes strings only for series it has not seen. This decoder
+ * serves everything else (WAL tests, the reference for the cached one).
  * One function per message type, each a tag loop over [pos, end) of the one buffer.
  */
 import type { DecodedSeries, DecodedWriteRequest, Label, MetricMetadata, MetricType, Sample } from './types.js'
-import { LabelCache } from './label-cache.js'
 import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireReader } from './wire-reader.js'
 
 /** Enum numbers of MetricMetadata.MetricType (and 2.0's Metadata.MetricType). */
@@ -32,11 +32,10 @@ export function metricTypeOf(n: number): MetricType {
 }
 
 /**
- * Decodes a remote-write 1.0 request. Pass a long-lived LabelCache to reuse Label
- * objects across requests (labels then come back frozen and shared); without one,
- * every label is decoded afresh. Throws BadRequestError on malformed input.
+ * Decodes a remote-write 1.0 request, every label afresh. Throws BadRequestError on
+ * malformed input.
  */
-export function decodeWriteRequestV1(buf: Uint8Array, cache?: LabelCache): DecodedWriteRequest {
+export function decodeWriteRequestV1(buf: Uint8Array): DecodedWriteRequest {
   const r = new WireReader(buf, 'remote-write 1.0 request')
   const end = buf.length
   const series: DecodedSeries[] = []
@@ -48,7 +47,7 @@ export function decodeWriteRequestV1(buf: Uint8Array, cache?: LabelCache): Decod
     const wt = tag & 7
     if (fieldNo === 1) {
       r.expectWireType(wt, WIRE_LEN, 1, 'WriteRequest', at)
-      series.push(readTimeSeries(r, r.lengthEnd(end), cache))
+      series.push(readTimeSeries(r, r.lengthEnd(end)))
     } else if (fieldNo === 3) {
       r.expectWireType(wt, WIRE_LEN, 3, 'WriteRequest', at)
       metadata.push(readMetadata(r, r.lengthEnd(end)))
@@ -60,7 +59,7 @@ export function decodeWriteRequestV1(buf: Uint8Array, cache?: LabelCache): Decod
   return { version: '1.0', series, metadata }
 }
 
-function readTimeSeries(r: WireReader, end: number, cache: LabelCache | undefined): DecodedSeries {
+function readTimeSeries(r: WireReader, end: number): DecodedSeries {
   const labels: Label[] = []
   const samples: Sample[] = []
   let exemplarCount = 0
@@ -73,20 +72,7 @@ function readTimeSeries(r: WireReader, end: number, cache: LabelCache | undefine
     switch (fieldNo) {
       case 1:
         r.expectWireType(wt, WIRE_LEN, 1, 'TimeSeries', at)
-        if (cache === undefined) {
-          labels.push(readLabel(r, r.lengthEnd(end)))
-        } else {
-          const start = r.pos
-          const labelEnd = r.lengthEnd(end)
-          const h = LabelCache.hash(r.buf, start, labelEnd)
-          const hit = cache.get(r.buf, start, labelEnd, h)
-          if (hit !== undefined) {
-            labels.push(hit)
-            r.pos = labelEnd
-          } else {
-            labels.push(cache.set(r.buf, start, labelEnd, h, readLabel(r, labelEnd)))
-          }
-        }
+        labels.push(readLabel(r, r.lengthEnd(end)))
         break
       case 2:
         r.expectWireType(wt, WIRE_LEN, 2, 'TimeSeries', at)

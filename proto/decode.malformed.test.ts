@@ -6,7 +6,6 @@ import { decodeWriteRequestV1 } from './decode-v1.js'
 import { decodeWriteRequestV1Cached } from './decode-v1-cached.js'
 import { decodeWriteRequestV2 } from './decode-v2.js'
 import { encodeWriteRequestV1 } from './encode-v1.js'
-import { LabelCache } from './label-cache.js'
 import { SeriesCache } from './series-cache.js'
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
@@ -17,7 +16,6 @@ const decodeCached = (b: Uint8Array): unknown => decodeWriteRequestV1Cached(b, s
 
 const decoders = [
   ['1.0', (b: Uint8Array) => decodeWriteRequestV1(b)],
-  ['1.0 with LabelCache', (b: Uint8Array) => decodeWriteRequestV1(b, new LabelCache(16))],
   ['1.0 with SeriesCache', decodeCached],
   ['2.0', (b: Uint8Array) => decodeWriteRequestV2(b)],
 ] as const

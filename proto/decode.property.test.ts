@@ -8,7 +8,6 @@ import { decodeWriteRequestV1 } from './decode-v1.js'
 import { decodeWriteRequestV1Cached } from './decode-v1-cached.js'
 import { decodeWriteRequestV2 } from './decode-v2.js'
 import { encodeWriteRequestV1 } from './encode-v1.js'
-import { LabelCache } from './label-cache.js'
 import { SeriesCache } from './series-cache.js'
 import type { Label, Sample } from './types.js'
 
@@ -130,8 +129,8 @@ describe('decodeWriteRequestV1 against protobufjs', () => {
       timeseries: { labels: Label[]; samples: { value: number; timestamp: number }[]; exemplars: unknown[]; histograms: unknown[] }[]
       metadata: { type: number; metric_family_name: string; help: string; unit: string }[]
     }
-    for (const cache of [undefined, new LabelCache(64)]) {
-      const got = decodeWriteRequestV1(bytes, cache)
+    {
+      const got = decodeWriteRequestV1(bytes)
       expect(got.version).toBe('1.0')
       expect(got.series.length).toBe(oracle.timeseries.length)
       got.series.forEach((s, i) => {
