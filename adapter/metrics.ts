@@ -8,6 +8,7 @@ export class ReceiverMetrics {
   readonly samplesAccepted: Counter<'protocol'>
   readonly seriesAccepted: Counter<'protocol'>
   readonly samplesRejected: Counter<'reason'>
+  readonly requestsRejected: Counter<'reason'>
   readonly exemplarsDropped: Counter
   readonly duration: Histogram<'protocol'>
 
@@ -19,6 +20,12 @@ export class ReceiverMetrics {
     this.samplesAccepted = new Counter({ name: 'metrichouse_adapter_samples_accepted_total', help: 'Samples made durable (written to the sink)', labelNames: ['protocol'], registers })
     this.seriesAccepted = new Counter({ name: 'metrichouse_adapter_series_accepted_total', help: 'Series entries made durable (one per series per request)', labelNames: ['protocol'], registers })
     this.samplesRejected = new Counter({ name: 'metrichouse_adapter_samples_rejected_total', help: 'Samples refused by validation, by reason', labelNames: ['reason'], registers })
+    this.requestsRejected = new Counter({
+      name: 'metrichouse_adapter_requests_rejected_total',
+      help: 'Whole requests refused before any sample was stored, by reason',
+      labelNames: ['reason'],
+      registers,
+    })
     this.exemplarsDropped = new Counter({ name: 'metrichouse_adapter_exemplars_dropped_total', help: 'Exemplars received and not stored (not supported yet)', registers })
     this.duration = new Histogram({
       name: 'metrichouse_adapter_request_duration_seconds',

@@ -44,6 +44,25 @@ function describeRejections(rejections: Rejection[], totalSeries: number, stored
   return `rejected ${plural(samples, 'sample')} of ${seriesCount} of ${totalSeries} series (${stored}): ${named.join('; ')}${more}`
 }
 
+type Stage = 'content_type' | 'body' | 'snappy' | 'protobuf' | 'series_limit' | 'validation' | 'sink'
+
+function requestRejectReason(stage: Stage, status: number): string {
+  switch (stage) {
+    case 'content_type':
+      return 'unsupported_media_type'
+    case 'body':
+      return status === 413 ? 'body_too_large' : 'body_invalid'
+    case 'snappy':
+      return status === 413 ? 'decompressed_too_large' : 'malformed_snappy'
+    case 'protobuf':
+      return 'malformed_protobuf'
+    case 'series_limit':
+      return 'too_many_series'
+    default:
+      return 'sink_unavailable'
+  }
+}
+
 export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
   const now = opts.now ?? Date.now
   // The same series arrive scrape after scrape: judge (validate + fingerprint) each label
@@ -52,24 +71,30 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
   let inFlight = 0
   return async (req: Request, res: Response, next: NextFunction) => {
     let protocol = 'unknown'
+    // Where the request got to: names the reason when it is refused as a whole.
+    let stage: Stage = 'content_type'
     const started = performance.now()
     if (inFlight >= opts.limits.maxConcurrentWrites) {
       req.resume()
       opts.metrics.requests.inc({ protocol, code: '429' })
+      opts.metrics.requestsRejected.inc({ reason: 'too_many_in_flight' })
       return next(new TooManyRequestsError(`more than ${opts.limits.maxConcurrentWrites} write requests in flight`, 1))
     }
     inFlight++
     try {
       const version = remoteWriteVersion(req.headers['content-type'], req.headers['content-encoding'])
       protocol = version
+      stage = 'body'
       const body = await readBody(req, opts.limits.maxRequestBodyBytes)
       opts.metrics.receivedBytes.inc({ protocol }, body.length)
       if (body.length === 0) throw new BadRequestError('empty request body')
+      stage = 'snappy'
       const claimed = snappyUncompressedLength(body)
       if (claimed > opts.limits.maxDecompressedBytes) {
         throw new PayloadTooLargeError(`snappy body claims ${claimed} bytes uncompressed, over the limit of ${opts.limits.maxDecompressedBytes}`)
       }
       const raw = opts.snappy.uncompress(body, opts.limits.maxDecompressedBytes)
+      stage = 'protobuf'
       let judged: JudgedSeries[]
       let metadata: MetricMetadata[]
       let exemplars = 0
@@ -84,6 +109,7 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
         for (const s of request.series) exemplars += s.exemplarCount
         metadata = request.metadata
       }
+      stage = 'series_limit'
       if (judged.length > opts.limits.maxSeriesPerRequest) {
         throw new PayloadTooLargeError(`${judged.length} series in one request, over the limit of ${opts.limits.maxSeriesPerRequest}`)
       }
@@ -92,11 +118,13 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
       opts.metrics.samplesReceived.inc({ protocol }, received)
       if (exemplars > 0) opts.metrics.exemplarsDropped.inc(exemplars)
 
+      stage = 'validation'
       const nowMs = now()
       const result = validateSeries(judged, { limits: opts.limits, nowMs, minTimestampMs: nowMs - opts.rawRetentionMs })
       for (const r of result.rejections) opts.metrics.samplesRejected.inc({ reason: r.reason }, r.samples)
 
       if (result.accepted.length > 0) {
+        stage = 'sink'
         await opts.sink.write({
           series: result.accepted,
           metadata,
@@ -112,12 +140,15 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
         res.setHeader('X-Prometheus-Remote-Write-Histograms-Written', '0')
         res.setHeader('X-Prometheus-Remote-Write-Exemplars-Written', '0')
       }
+      stage = 'validation'
       if (result.rejections.length > 0) throw new BadRequestError(describeRejections(result.rejections, judged.length, result.accepted.length))
       opts.metrics.requests.inc({ protocol, code: '204' })
       res.status(204).end()
     } catch (err) {
       const status = (err as { status?: number }).status ?? 500
       opts.metrics.requests.inc({ protocol, code: String(status) })
+      // Partial rejections are counted per sample by reason; these refused the whole request.
+      if (stage !== 'validation') opts.metrics.requestsRejected.inc({ reason: requestRejectReason(stage, status) })
       next(err)
     } finally {
       inFlight--

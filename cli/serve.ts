@@ -116,7 +116,8 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
     logger,
     registry,
     routes,
-    isReady: () => ready,
+    // A log that failed a write refuses every append until a restart: not ready then.
+    isReady: () => ready && wal.writable,
   })
   ready = true
   logger.info('metrichouse serve is ready', {

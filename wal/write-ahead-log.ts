@@ -329,6 +329,11 @@ export class WriteAheadLog {
   }
 
   /** Bytes of segment files on disk. */
+  /** False once a write or fsync failed: appends are refused until the log is reopened. */
+  get writable(): boolean {
+    return !this.closed && this.failure === undefined
+  }
+
   sizeBytes(): number {
     return this.diskBytes
   }

@@ -271,6 +271,17 @@ describe('remote write under hostile input', () => {
     expect(shown).toEqual(Object.fromEntries(rejectedByReason))
   })
 
+  it('counts requests refused as a whole by reason in /metrics', async () => {
+    const values = metricValues(await (await fetch(`${server.url}/metrics`)).text(), 'metrichouse_adapter_requests_rejected_total')
+    const count = (reason: string) => values.get(`{reason="${reason}"}`) ?? 0
+    expect(count('unsupported_media_type')).toBe(4)
+    expect(count('body_too_large')).toBe(1)
+    expect(count('body_invalid')).toBe(1)
+    expect(count('malformed_snappy')).toBeGreaterThanOrEqual(1)
+    expect(count('malformed_protobuf')).toBeGreaterThanOrEqual(2)
+    expect(count('decompressed_too_large')).toBeGreaterThanOrEqual(1)
+  })
+
   it('still holds exactly the samples accepted before the hostile requests, and none of theirs', async () => {
     const text = await server.sql(`SELECT count(), sum(value) FROM samples WHERE metric_name = 'known_metric'`)
     expect(text.trim().split('\t').map(Number)).toEqual([KNOWN_COUNT, KNOWN_SUM])
