@@ -97,13 +97,11 @@ function readTimeSeries<T extends NonNullable<unknown>>(r: WireReader, end: numb
         break
       }
       case 3:
-        r.expectWireType(wt, WIRE_LEN, 3, 'TimeSeries', at)
-        r.pos = r.lengthEnd(end)
+        r.skipMessage(wt, 3, 'TimeSeries', end, at)
         exemplarCount++
         break
       case 4:
-        r.expectWireType(wt, WIRE_LEN, 4, 'TimeSeries', at)
-        r.pos = r.lengthEnd(end)
+        r.skipMessage(wt, 4, 'TimeSeries', end, at)
         histogramCount++
         break
       case 0:

@@ -81,13 +81,11 @@ function readTimeSeries(r: WireReader, end: number, symbols: string[], seriesInd
         samples.push(readSample(r, r.lengthEnd(end)))
         break
       case 3:
-        r.expectWireType(wt, WIRE_LEN, 3, 'TimeSeries', at)
-        r.pos = r.lengthEnd(end)
+        r.skipMessage(wt, 3, 'TimeSeries', end, at)
         histogramCount++
         break
       case 4:
-        r.expectWireType(wt, WIRE_LEN, 4, 'TimeSeries', at)
-        r.pos = r.lengthEnd(end)
+        r.skipMessage(wt, 4, 'TimeSeries', end, at)
         exemplarCount++
         break
       case 5:

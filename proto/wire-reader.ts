@@ -217,6 +217,12 @@ export class WireReader {
   }
 
   /** Throws unless a known field came with the wire type its schema gives it. */
+  /** Skips a length-delimited field that is only counted (exemplars, histograms), checking its wire type. */
+  skipMessage(wt: number, fieldNo: number, message: string, end: number, at: number): void {
+    this.expectWireType(wt, WIRE_LEN, fieldNo, message, at)
+    this.pos = this.lengthEnd(end)
+  }
+
   expectWireType(got: number, want: number, fieldNo: number, message: string, at: number): void {
     if (got !== want) {
       this.fail(`${message} field ${fieldNo} has wire type ${got}, expected ${want}`, at)
