@@ -7,8 +7,11 @@ export interface AcceptedSeries {
   metricName: string
   labels: Label[]
   samples: Sample[]
-  /** Shared by every batch of this series while it is cached: downstream encoders memoise on it. */
-  memo?: { tsvPrefix?: Uint8Array }
+  /**
+   * One object per series for as long as the receiver caches it, shared by every batch of
+   * that series: a key under which downstream stages may cache what they derive from it.
+   */
+  memo?: object
 }
 
 export interface AcceptedBatch {

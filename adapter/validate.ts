@@ -91,7 +91,7 @@ function isSortedUnique(labels: readonly Label[]): boolean {
  * judges each series once per process, not once per request.
  */
 export type SeriesVerdict =
-  | { ok: true; seriesId: bigint; metricName: string; labels: Label[]; normalised: boolean; memo: { tsvPrefix?: Uint8Array } }
+  | { ok: true; seriesId: bigint; metricName: string; labels: Label[]; normalised: boolean; memo: object }
   | { ok: false; reason: RejectReason; message: string; normalised: boolean }
 
 export function judgeLabels(sent: Label[], limits: ValidationLimits, fingerprinter: Fingerprinter): SeriesVerdict {

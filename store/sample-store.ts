@@ -32,10 +32,13 @@ function dateTime64Text(ms: number): string {
 }
 
 export class ClickHouseSampleStore implements SampleStore {
+  // Row prefixes of the series the receiver still caches (freed with them: weak keys).
+  private readonly prefixes = new WeakMap<object, Uint8Array>()
+
   constructor(private readonly insertRaw: StoreClients['insertRaw']) {}
 
   async insertSamples(series: readonly SeriesSamples[], dedupToken: string): Promise<number> {
-    const { body, rows } = encodeSamplesTsv(series)
+    const { body, rows } = encodeSamplesTsv(series, this.prefixes)
     if (rows === 0) return 0
     await this.insert('samples', SAMPLE_INSERT_COLUMNS, 'TabSeparated', body, dedupToken)
     return rows

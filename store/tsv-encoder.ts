@@ -15,12 +15,8 @@ export interface SeriesSamples {
   samples: Sample[]
   /** samplesTsvPrefix(metricName, seriesId), when the caller has it cached. */
   tsvPrefix?: Uint8Array
-  /**
-   * An object that lives as long as the series does in the caller's cache (shared by every
-   * batch of that series): the encoder keeps the series' row prefix on it, so the prefix is
-   * built once per series, not once per series per batch.
-   */
-  memo?: { tsvPrefix?: Uint8Array }
+  /** An object shared by every batch of this series (see AcceptedSeries.memo): the key of prefixCache. */
+  memo?: object
 }
 
 /** Column list matching the order encodeSamplesTsv writes. */
@@ -101,13 +97,18 @@ function writeValue(buf: Uint8Array, pos: number, value: number): number {
  * (measured 2026-11-26: 1.2-1.8M rows/s on 240k node_exporter rows, against 0.4-0.5M for
  * joining strings, on a loaded 2-core box).
  */
-export function encodeSamplesTsv(series: readonly SeriesSamples[]): { body: Buffer; rows: number } {
+/**
+ * prefixCache: row prefixes by series memo, kept by the caller across batches, so a prefix
+ * is built once per series rather than once per series per batch.
+ */
+export function encodeSamplesTsv(series: readonly SeriesSamples[], prefixCache?: WeakMap<object, Uint8Array>): { body: Buffer; rows: number } {
   let size = 0
   let rows = 0
   for (const s of series) {
     if (s.tsvPrefix === undefined) {
-      s.tsvPrefix = s.memo?.tsvPrefix ?? samplesTsvPrefix(s.metricName, s.seriesId)
-      if (s.memo) s.memo.tsvPrefix = s.tsvPrefix
+      const cached = s.memo && prefixCache?.get(s.memo)
+      s.tsvPrefix = cached ?? samplesTsvPrefix(s.metricName, s.seriesId)
+      if (!cached && s.memo && prefixCache) prefixCache.set(s.memo, s.tsvPrefix)
     }
     size += s.samples.length * (s.tsvPrefix.length + MAX_ROW_TAIL)
     rows += s.samples.length

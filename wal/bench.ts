@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { noopLogger } from './logger.js'
+import { silentLogger } from '../observability/logger.js'
 import type { WalMetrics } from './metrics.js'
 import { WriteAheadLog } from './write-ahead-log.js'
 
@@ -64,7 +64,7 @@ async function benchOne(
   const dir = await mkdtemp(join(parent, 'metrichouse-wal-bench-'))
   let fsyncs = 0
   const metrics: WalMetrics = { observeFsync: () => void fsyncs++, observeAppends() {}, incCorruptRecords() {}, setSize() {} }
-  const wal = await WriteAheadLog.open({ dir, fsync, logger: noopLogger, metrics, maxBytes: Number.MAX_SAFE_INTEGER })
+  const wal = await WriteAheadLog.open({ dir, fsync, logger: silentLogger, metrics, maxBytes: Number.MAX_SAFE_INTEGER })
   const payload = randomBytes(recordBytes)
   const latencies: number[] = []
   try {

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Logger } from './logger.js'
+import type { Logger } from '../observability/logger.js'
 import type { WalMetrics } from './metrics.js'
 import type { WalPosition } from './position.js'
 import type { WalRecord, WriteAheadLog } from './write-ahead-log.js'

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path'
 import { PayloadTooLargeError } from '../errors/http-errors.js'
 import { writeFileAtomic, removeLeftoverTmp, syncDir } from './atomic-file.js'
 import { WalFullError, WalPositionError, WalUnavailableError } from './errors.js'
-import { stderrLogger, type Logger } from './logger.js'
+import { createJsonLogger, type Logger } from '../observability/logger.js'
 import { noopWalMetrics, type WalMetrics } from './metrics.js'
 import { comparePositions, formatPosition, type WalPosition } from './position.js'
 import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES, encodeRecordHeader } from './record.js'
@@ -122,7 +122,7 @@ export class WriteAheadLog {
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
     this.fsync = opts.fsync ?? true
     this.delayMs = opts.groupCommitMaxDelayMs ?? 0
-    this.logger = opts.logger ?? stderrLogger('wal')
+    this.logger = opts.logger ?? createJsonLogger('info', undefined, 'wal')
     this.metrics = opts.metrics ?? noopWalMetrics
     this.segments = segments
     this.active = active
@@ -142,7 +142,7 @@ export class WriteAheadLog {
    */
   static async open(opts: WalOptions): Promise<WriteAheadLog> {
     validateOptions(opts)
-    const logger = opts.logger ?? stderrLogger('wal')
+    const logger = opts.logger ?? createJsonLogger('info', undefined, 'wal')
     const metrics = opts.metrics ?? noopWalMetrics
     const created = await mkdir(opts.dir, { recursive: true })
     if (created !== undefined) {
