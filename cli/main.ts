@@ -4,15 +4,36 @@
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { Config } from '../config/config.js'
 import { ConfigError, configKeys, loadConfig } from '../config/load.js'
-import { createJsonLogger } from '../observability/logger.js'
+import { createJsonLogger, type Logger } from '../observability/logger.js'
 import { schemaStatements } from '../store/schema.js'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
+/** A long-running role: started with the one typed config, stopped by SIGTERM/SIGINT. */
+export interface RunningRole {
+  shutdown(): Promise<void>
+}
+type RoleStarter = (config: Config, logger: Logger) => Promise<RunningRole>
+
+// Roles read the shared configuration (flags, env, YAML). Loaded on demand: the embedded
+// engine takes a second to load, --help should not wait.
+const ROLES: Record<string, { description: string; load: () => Promise<RoleStarter> }> = {
+  serve: {
+    description: 'Run everything in one process: remote-write receiver, WAL, embedded ClickHouse, SQL endpoint',
+    load: async () => (await import('./serve.js')).serve,
+  },
+}
+
+// Tools parse their own arguments (files, --format ...) and return an exit status.
+type ToolRunner = (argv: string[]) => Promise<number>
+const TOOLS: Record<string, { description: string; load: () => Promise<ToolRunner> }> = {}
+
 const COMMANDS: Record<string, string> = {
-  serve: 'Run everything in one process: remote-write receiver, WAL, embedded ClickHouse, SQL endpoint',
+  ...Object.fromEntries(Object.entries(ROLES).map(([name, r]) => [name, r.description])),
   migrate: 'Create or upgrade the ClickHouse schema (idempotent); --print shows the DDL instead',
+  ...Object.fromEntries(Object.entries(TOOLS).map(([name, t]) => [name, t.description])),
 }
 
 function usage(): string {
@@ -54,6 +75,8 @@ function parseCommandLine(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  const tool = argv[0] === undefined ? undefined : TOOLS[argv[0]]
+  if (tool) return (await tool.load())(argv.slice(1))
   let parsed: ReturnType<typeof parseCommandLine>
   try {
     parsed = parseCommandLine(argv)
@@ -109,8 +132,12 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
 
-  const { serve } = await import('./serve.js')
-  const running = await serve(config, logger)
+  const role = ROLES[command]
+  if (!role) {
+    process.stderr.write(`metrichouse: "${command}" is not a role\n`)
+    return 2
+  }
+  const running = await (await role.load())(config, logger)
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('shutting down', { signal })

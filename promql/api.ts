@@ -1,0 +1,131 @@
+/**
+ * The seam between the PromQL engine (promql/, pure: knows no ClickHouse) and the storage
+ * that feeds it (query/clickhouse-querier.ts in production, an in-memory Querier in tests).
+ * Everything the two sides exchange is declared here; each side owns its implementation.
+ *
+ * Times are Unix milliseconds everywhere (Prometheus's int64 ms), values Float64.
+ */
+
+/** A label set, `__name__` included when the series has one. Keys in any order. */
+export type Labels = Readonly<Record<string, string>>
+
+export type MatchType = '=' | '!=' | '=~' | '!~'
+
+/** One label matcher of a selector. Regex values are RE2, fully anchored (as Prometheus). */
+export interface LabelMatcher {
+  readonly type: MatchType
+  readonly name: string
+  readonly value: string
+}
+
+/**
+ * What the engine tells storage about one selector, so that storage can read only what is
+ * needed and pick a resolution tier (Prometheus's storage.SelectHints, by other names).
+ * `start`/`end` already include the lookback delta, the range, offset and `@`.
+ */
+export interface SelectHints {
+  /** First millisecond any evaluation may read (inclusive). */
+  readonly start: number
+  /** Last millisecond any evaluation may read (inclusive). */
+  readonly end: number
+  /** Query step in ms; 0 for an instant query. */
+  readonly step: number
+  /** The range of the enclosing matrix selector (`[5m]` -> 300000); 0 for a vector selector. */
+  readonly range: number
+  /** The function that consumes the selector (`rate`, `max_over_time`, ...), if any. */
+  readonly func?: string
+  /** Names in `by (...)`/`without (...)` of the enclosing aggregation, if any. */
+  readonly grouping?: readonly string[]
+  readonly by?: boolean
+  /** Lookback delta the engine applies (5 minutes unless configured). */
+  readonly lookbackDelta: number
+  /**
+   * True when the caller demands raw samples (alert rules, instant queries, promqltest);
+   * storage then must not answer from a rollup tier.
+   */
+  readonly rawOnly?: boolean
+}
+
+/**
+ * One series as storage returns it: samples sorted by timestamp, no duplicates. Staleness
+ * markers are returned, flagged in `stale` (1 = marker), so the engine can end a lookback at
+ * them; their `values` entry is NaN. `stale` may be omitted when no sample is a marker.
+ */
+export interface SeriesData {
+  readonly labels: Labels
+  readonly timestamps: ArrayLike<number>
+  readonly values: ArrayLike<number>
+  readonly stale?: ArrayLike<number>
+}
+
+/** Storage as the engine sees it. Implementations honour `signal` (the client went away). */
+export interface Querier {
+  select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]>
+}
+
+/** Metadata lookups of the HTTP API (/api/v1/series, /labels, /label/x/values). */
+export interface LabelQuerier {
+  series(matcherSets: readonly (readonly LabelMatcher[])[], start: number, end: number, limit?: number, signal?: AbortSignal): Promise<Labels[]>
+  labelNames(matcherSets: readonly (readonly LabelMatcher[])[], start: number, end: number, limit?: number, signal?: AbortSignal): Promise<string[]>
+  labelValues(name: string, matcherSets: readonly (readonly LabelMatcher[])[], start: number, end: number, limit?: number, signal?: AbortSignal): Promise<string[]>
+}
+
+/** A point of a range-vector result, or the single point of an instant-vector element. */
+export interface Point {
+  readonly t: number
+  readonly v: number
+}
+
+export type QueryValue =
+  | { readonly type: 'scalar'; readonly t: number; readonly v: number }
+  | { readonly type: 'string'; readonly t: number; readonly v: string }
+  | { readonly type: 'vector'; readonly samples: readonly { readonly labels: Labels; readonly t: number; readonly v: number }[] }
+  | { readonly type: 'matrix'; readonly series: readonly { readonly labels: Labels; readonly points: readonly Point[] }[] }
+
+export interface QueryResult {
+  readonly value: QueryValue
+  /** Prometheus's annotations: warnings and infos, as its API returns them. */
+  readonly warnings: readonly string[]
+  readonly infos: readonly string[]
+}
+
+export interface QueryOptions {
+  /** Aborts evaluation and storage reads (timeout, client gone). */
+  readonly signal?: AbortSignal
+  /** Overrides the engine's lookback delta for this query (Prometheus's lookback_delta parameter). */
+  readonly lookbackDelta?: number
+  /** Forwarded to every SelectHints: read raw samples only. */
+  readonly rawOnly?: boolean
+}
+
+export interface PromQLEngine {
+  instantQuery(querier: Querier, query: string, time: number, opts?: QueryOptions): Promise<QueryResult>
+  rangeQuery(querier: Querier, query: string, start: number, end: number, step: number, opts?: QueryOptions): Promise<QueryResult>
+}
+
+/** A query that does not parse or type-check: Prometheus's `bad_data`, HTTP 400. */
+export class PromQLParseError extends Error {
+  readonly name = 'PromQLParseError'
+  constructor(
+    message: string,
+    /** 0-based offsets into the query text, when known. */
+    readonly position?: { start: number; end: number },
+  ) {
+    super(message)
+  }
+}
+
+/** Evaluation failed (e.g. many-to-many matching, too many samples): Prometheus's `execution`, HTTP 422. */
+export class PromQLExecutionError extends Error {
+  readonly name = 'PromQLExecutionError'
+}
+
+/** The query ran out of time: Prometheus's `timeout`, HTTP 503. */
+export class PromQLTimeoutError extends Error {
+  readonly name = 'PromQLTimeoutError'
+}
+
+/** The query was cancelled by its caller: Prometheus's `canceled`, HTTP 503. */
+export class PromQLCanceledError extends Error {
+  readonly name = 'PromQLCanceledError'
+}
