@@ -105,7 +105,7 @@ export interface PromQLEngine {
 
 /** A query that does not parse or type-check: Prometheus's `bad_data`, HTTP 400. */
 export class PromQLParseError extends Error {
-  readonly name = 'PromQLParseError'
+  override readonly name = 'PromQLParseError'
   constructor(
     message: string,
     /** 0-based offsets into the query text, when known. */
@@ -117,15 +117,15 @@ export class PromQLParseError extends Error {
 
 /** Evaluation failed (e.g. many-to-many matching, too many samples): Prometheus's `execution`, HTTP 422. */
 export class PromQLExecutionError extends Error {
-  readonly name = 'PromQLExecutionError'
+  override readonly name = 'PromQLExecutionError'
 }
 
 /** The query ran out of time: Prometheus's `timeout`, HTTP 503. */
 export class PromQLTimeoutError extends Error {
-  readonly name = 'PromQLTimeoutError'
+  override readonly name = 'PromQLTimeoutError'
 }
 
 /** The query was cancelled by its caller: Prometheus's `canceled`, HTTP 503. */
 export class PromQLCanceledError extends Error {
-  readonly name = 'PromQLCanceledError'
+  override readonly name = 'PromQLCanceledError'
 }

@@ -1,0 +1,17 @@
+/**
+ * Where Prometheus's promqltest files live. They are not part of this repository (they are
+ * Prometheus's text, Apache-2.0, handed to the project beside it in ../shared/promqltest):
+ * PROMQLTEST_DIR wins, then shared/ beside the checkout, then the workplace's shared folder,
+ * so a clean checkout elsewhere on the same machine (CI) still finds them.
+ */
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+export function promqlTestDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PROMQLTEST_DIR) return env.PROMQLTEST_DIR
+  const candidates = [resolve(repoRoot, '../shared/promqltest'), '/work/shared/promqltest']
+  return candidates.find((dir) => existsSync(dir)) ?? candidates[0]!
+}
