@@ -1,0 +1,72 @@
+/**
+ * `metrichouse query`: the scale-out query service. Stateless and replicable: the Prometheus
+ * HTTP API (docs/query.md) over a ClickHouse server (--clickhouse-url), with the results
+ * cache in memory or, shared by replicas, in Redis (--query-cache-redis-url). It reads
+ * only: the schema is created by `metrichouse migrate` (or the ingester).
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import type { Config } from '../config/config.js'
+import { ConfigError } from '../config/load.js'
+import { startHttpServer } from '../http/server.js'
+import type { Logger } from '../observability/logger.js'
+import { createConfiguredEngine, createQueryService } from '../query/query-service.js'
+import { rollupTierPlanner } from '../query/tier-source.js'
+import { openStore } from '../store/connection.js'
+import { schemaOptionsFromConfig } from '../store/schema.js'
+
+export async function query(config: Config, logger: Logger) {
+  if (!config.clickhouse.url) {
+    throw new ConfigError('metrichouse query reads a ClickHouse server: set clickhouse.url (--clickhouse-url); the embedded engine belongs to `serve` or `store`')
+  }
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
+  const store = await openStore({
+    url: config.clickhouse.url,
+    dataDir: config.dataDir,
+    database: config.clickhouse.database,
+    username: config.clickhouse.username,
+    password: config.clickhouse.password,
+  })
+  const schema = schemaOptionsFromConfig(config)
+  const service = createQueryService({
+    // Server: readonly=1 rides on every request of this client.
+    client: store.readOnly,
+    engine: createConfiguredEngine(config.query),
+    config: config.query,
+    registry,
+    logger,
+    querier: {
+      tiers: rollupTierPlanner({
+        minRollupRangeMs: config.query.rollupMinRangeMs,
+        retention: {
+          rawMs: schema.rawRetentionMs,
+          oneMinuteMs: schema.oneMinuteRetentionMs ?? 30 * 86_400_000,
+          oneHourMs: schema.oneHourRetentionMs ?? 365 * 86_400_000,
+        },
+      }),
+    },
+  })
+  let reachable = false
+  const probe = async () => {
+    reachable = (await store.readOnly.ping()).success
+  }
+  await probe()
+  if (!reachable) logger.warn('ClickHouse is not reachable yet; not ready until it is', { clickhouse: config.clickhouse.url })
+  const timer = setInterval(() => void probe().catch(() => (reachable = false)), 5_000)
+  timer.unref()
+  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, logger, registry, routes: service.routes, isReady: () => reachable })
+  logger.info('metrichouse query is ready', { listen: `${http.address.address}:${http.address.port}`, clickhouse: config.clickhouse.url, cache: config.query.cache.enabled ? (config.query.cache.redisUrl ? 'redis' : 'memory') : 'off' })
+
+  let shuttingDown: Promise<void> | undefined
+  return {
+    address: { host: http.address.address, port: http.address.port },
+    shutdown: () =>
+      (shuttingDown ??= (async () => {
+        clearInterval(timer)
+        await http.close()
+        await service.close()
+        await store.close()
+        logger.info('metrichouse query stopped')
+      })()),
+  }
+}

@@ -1,0 +1,381 @@
+/**
+ * The PromQL engine's storage over ClickHouse (promql/api.ts: Querier and LabelQuerier).
+ *
+ * One selector costs two statements: the matchers resolve on the small `series` table
+ * (labels come back once per series), then the samples of exactly those series ids are
+ * read by the primary key (metric_name, series_id, timestamp) within the hinted bounds.
+ * Stale markers are recognised in SQL by their bits: text output formats print every NaN
+ * as `nan` and would lose the payload that makes a NaN a marker.
+ *
+ * Push-downs (each can be switched off to measure it, see bench/query.ts):
+ * - `matchers`: label matchers evaluated by ClickHouse on `series`; off, every series of
+ *   the metric (or all series) is read and the matchers run here with RE2 (re2js).
+ * - `lastSample`: an instant vector selector evaluated at one time needs only the newest
+ *   sample of each series in its lookback window; ClickHouse returns just that one
+ *   (argMax by timestamp). Exactly equivalent: the engine takes the newest sample in the
+ *   window, and a newest sample that is a stale marker hides the series either way.
+ *
+ * A tier resolver (optional) may answer a range query from a rollup table; the querier
+ * then reads the columns the resolver names instead of raw `samples`.
+ */
+import type { ClickHouseClient } from '@clickhouse/client'
+import { RE2JS } from 're2js'
+import { PromQLCanceledError, PromQLExecutionError, type Labels, type LabelMatcher, type LabelQuerier, type Querier, type SelectHints, type SeriesData } from '../promql/api.js'
+import type { Tier, TierSpan } from '../rollup/resolution.js'
+import { matcherSetsWhere, matchersWhere, pinnedMetricName } from './matcher-sql.js'
+import { rollupSql, type TierPlanner } from './tier-source.js'
+
+/** reinterpretAsUInt64 of Prometheus's stale marker NaN (0x7ff0000000000002). */
+export const STALE_MARKER_BITS = '9218868437227405314'
+
+// series.last_seen is written at most once an hour per series (ingester/series-registry.ts):
+// it may lag the newest sample by up to an hour, so time filters on it keep that slack.
+const LAST_SEEN_SLACK_MS = 3_600_000
+
+export interface PushdownOptions {
+  matchers: boolean
+  lastSample: boolean
+}
+
+export interface ClickHouseQuerierOptions {
+  /** Most series one selector may read (Prometheus has no such limit; ours protects the process). */
+  maxSeries?: number
+  /** Most samples one selector may read (Prometheus's query.max-samples is per query, 50M). */
+  maxSamples?: number
+  pushdown?: Partial<PushdownOptions>
+  /**
+   * Splits a selector's range into tier spans (query/tier-source.ts); absent: raw only.
+   * Never consulted when hints.rawOnly is set.
+   */
+  tiers?: TierPlanner
+  /** Called once per select with the tiers read, the series and the samples returned. */
+  onSelect?: (tiers: readonly Tier[], series: number, samples: number) => void
+}
+
+export class QueryLimitError extends PromQLExecutionError {}
+
+interface SeriesRow {
+  id: string
+  s_name: string
+  s_labels: Record<string, string>
+}
+
+export class ClickHouseQuerier implements Querier, LabelQuerier {
+  readonly maxSeries: number
+  readonly maxSamples: number
+  readonly pushdown: PushdownOptions
+
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly options: ClickHouseQuerierOptions = {},
+  ) {
+    this.maxSeries = options.maxSeries ?? 100_000
+    this.maxSamples = options.maxSamples ?? 50_000_000
+    this.pushdown = { matchers: true, lastSample: true, ...options.pushdown }
+  }
+
+  async select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]> {
+    const series = await this.resolveSeries(matchers, hints.start, signal)
+    if (series.length === 0) return []
+    const spans: TierSpan[] = hints.rawOnly || !this.options.tiers ? [{ tier: 'raw', start: hints.start, end: hints.end }] : this.options.tiers.plan(hints)
+    const lastOnly =
+      spans.length === 1 && spans[0].tier === 'raw' && this.pushdown.lastSample && hints.step === 0 && hints.range === 0 && hints.end - hints.start <= hints.lookbackDelta
+    const acc = new SeriesAccumulator(series)
+    for (const span of spans) acc.add(await this.readSpan(series, span, hints.func, lastOnly, signal))
+    const data = acc.result(this.maxSamples)
+    this.options.onSelect?.(
+      spans.map((s) => s.tier),
+      data.length,
+      data.reduce((n, s) => n + s.timestamps.length, 0),
+    )
+    return data
+  }
+
+  /** SQL and parameters of the series lookup; exposed so tests can show user text never reaches the SQL. */
+  seriesStatement(matchers: readonly LabelMatcher[], startMs: number): { sql: string; params: Record<string, unknown> } {
+    const where = this.pushdown.matchers ? matchersWhere(matchers) : coarseWhere(matchers)
+    return {
+      sql: `SELECT toString(series_id) AS id, any(metric_name) AS s_name, any(labels) AS s_labels
+FROM series
+WHERE ${where.sql}
+GROUP BY series_id
+HAVING max(last_seen) >= fromUnixTimestamp64Milli({minLastSeen:Int64}, 'UTC')
+LIMIT {limit:UInt64}`,
+      params: { ...where.params, minLastSeen: clampMs(startMs - LAST_SEEN_SLACK_MS), limit: this.maxSeries + 1 },
+    }
+  }
+
+  private async resolveSeries(matchers: readonly LabelMatcher[], startMs: number, signal?: AbortSignal): Promise<SeriesRow[]> {
+    const { sql, params } = this.seriesStatement(matchers, startMs)
+    let rows = await this.json<SeriesRow>(sql, params, signal)
+    if (!this.pushdown.matchers) {
+      const test = compileMatchers(matchers)
+      rows = rows.filter((r) => test(r.s_name, r.s_labels))
+    }
+    if (rows.length > this.maxSeries) {
+      throw new QueryLimitError(`query processing would load too many series: a selector matches more than ${this.maxSeries} series`)
+    }
+    return rows
+  }
+
+  private async readSpan(series: SeriesRow[], span: TierSpan, func: string | undefined, lastOnly: boolean, signal?: AbortSignal): Promise<string> {
+    const params = {
+      names: [...new Set(series.map((s) => s.s_name))],
+      ids: series.map((s) => BigInt(s.id)),
+      start: clampMs(span.start),
+      end: clampMs(span.end),
+      limit: this.maxSamples + 1,
+    }
+    const keys = 'metric_name IN {names:Array(String)} AND series_id IN {ids:Array(UInt64)}'
+    let sql: string
+    if (span.tier !== 'raw') {
+      // The bucket start is in the key; the sample times bound the rows exactly.
+      const bounds = `${keys}
+      AND timestamp >= toDateTime(intDiv({start:Int64}, 1000) - 3600, 'UTC') AND timestamp <= toDateTime(intDiv({end:Int64}, 1000), 'UTC')
+      AND last_timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND last_timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')`
+      sql = `${rollupSql(span.tier, func, bounds)}\nLIMIT {limit:UInt64}`
+    } else if (lastOnly) {
+      sql = `SELECT series_id, toUnixTimestamp64Milli(max(timestamp)) AS t, argMax(value, timestamp) AS v, reinterpretAsUInt64(v) = ${STALE_MARKER_BITS} AS stale
+FROM samples
+WHERE ${keys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')
+GROUP BY series_id`
+    } else {
+      sql = `SELECT series_id, toUnixTimestamp64Milli(timestamp) AS t, value AS v, reinterpretAsUInt64(value) = ${STALE_MARKER_BITS} AS stale
+FROM samples
+WHERE ${keys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')
+ORDER BY series_id, t
+LIMIT {limit:UInt64}`
+    }
+    return this.text(sql, params, signal)
+  }
+
+  async series(matcherSets: readonly (readonly LabelMatcher[])[], start: number, end: number, limit?: number, signal?: AbortSignal): Promise<Labels[]> {
+    const where = matcherSetsWhere(matcherSets)
+    const rows = await this.json<SeriesRow>(
+      `SELECT toString(series_id) AS id, any(metric_name) AS s_name, any(labels) AS s_labels
+FROM series
+WHERE ${where.sql}
+GROUP BY series_id
+HAVING ${TIME_FILTER}
+ORDER BY s_name, id
+${limit ? 'LIMIT {limit:UInt64}' : ''}`,
+      { ...where.params, ...timeParams(start, end), limit },
+      signal,
+    )
+    return rows.map(toLabels).sort(compareLabels)
+  }
+
+  async labelNames(matcherSets: readonly (readonly LabelMatcher[])[], start: number, end: number, limit?: number, signal?: AbortSignal): Promise<string[]> {
+    const where = matcherSetsWhere(matcherSets)
+    const rows = await this.json<{ name: string }>(
+      `SELECT DISTINCT arrayJoin(arrayConcat(if(s_name = '', [], ['__name__']), mapKeys(s_labels))) AS name
+FROM (
+  SELECT any(metric_name) AS s_name, any(labels) AS s_labels FROM series WHERE ${where.sql} GROUP BY series_id HAVING ${TIME_FILTER}
+)
+ORDER BY name
+${limit ? 'LIMIT {limit:UInt64}' : ''}`,
+      { ...where.params, ...timeParams(start, end), limit },
+      signal,
+    )
+    return rows.map((r) => r.name)
+  }
+
+  async labelValues(name: string, matcherSets: readonly (readonly LabelMatcher[])[], start: number, end: number, limit?: number, signal?: AbortSignal): Promise<string[]> {
+    const where = matcherSetsWhere(matcherSets)
+    const valueExpr = name === '__name__' ? 'any(metric_name)' : 'any(labels)[{label:String}]'
+    const rows = await this.json<{ value: string }>(
+      `SELECT DISTINCT value FROM (
+  SELECT ${valueExpr} AS value FROM series WHERE ${where.sql} GROUP BY series_id HAVING ${TIME_FILTER}
+)
+WHERE value != ''
+ORDER BY value
+${limit ? 'LIMIT {limit:UInt64}' : ''}`,
+      { ...where.params, ...timeParams(start, end), label: name, limit },
+      signal,
+    )
+    return rows.map((r) => r.value)
+  }
+
+  private async json<T>(query: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T[]> {
+    return this.run(signal, async () => {
+      const rs = await this.client.query({ query, query_params: params, format: 'JSONEachRow', abort_signal: signal })
+      return rs.json<T>()
+    })
+  }
+
+  private async text(query: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<string> {
+    return this.run(signal, async () => {
+      const rs = await this.client.query({ query, query_params: params, format: 'TabSeparated', abort_signal: signal })
+      return rs.text()
+    })
+  }
+
+  private async run<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    if (signal?.aborted) throw new PromQLCanceledError('query canceled')
+    try {
+      const result = await abortable(fn(), signal)
+      if (signal?.aborted) throw new PromQLCanceledError('query canceled')
+      return result
+    } catch (err) {
+      if (signal?.aborted || (err as Error).name === 'AbortError') throw new PromQLCanceledError('query canceled')
+      if (err instanceof PromQLExecutionError || err instanceof PromQLCanceledError) throw err
+      throw new PromQLExecutionError(`reading ClickHouse failed: ${(err as Error).message.slice(0, 300)}`)
+    }
+  }
+}
+
+/**
+ * Settles when the work does or when the signal aborts, whichever is first. The embedded
+ * engine's connection does not always settle an aborted query (chDB runs it to completion),
+ * and a cancelled PromQL query must not wait for it.
+ */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new PromQLCanceledError('query canceled'))
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err instanceof Error ? err : new Error(String(err)))
+      },
+    )
+  })
+}
+
+// A series overlaps [start, end] when it was first seen by the end and last seen (with the
+// registry's slack) after the start.
+const TIME_FILTER = `min(first_seen) <= fromUnixTimestamp64Milli({end:Int64}, 'UTC') AND max(last_seen) >= fromUnixTimestamp64Milli({minLastSeen:Int64}, 'UTC')`
+
+// DateTime64(3)'s range (1900 to 2299): Prometheus's open-range sentinels lie far outside it.
+const MIN_MS = -2_208_988_800_000
+const MAX_MS = 10_413_791_999_999
+
+/** A time in ms within what ClickHouse's DateTime64 holds. */
+export function clampMs(ms: number): number {
+  return Math.min(MAX_MS, Math.max(MIN_MS, Math.trunc(ms)))
+}
+
+function timeParams(start: number, end: number) {
+  return { end: clampMs(end), minLastSeen: clampMs(start - LAST_SEEN_SLACK_MS) }
+}
+
+/** Push-down off: only the metric name narrows the read (it is the table's primary key). */
+function coarseWhere(matchers: readonly LabelMatcher[]): { sql: string; params: Record<string, unknown> } {
+  const name = pinnedMetricName(matchers)
+  return name === undefined ? { sql: '1', params: {} } : { sql: 'metric_name = {name:String}', params: { name } }
+}
+
+/** The matchers as a JS predicate (RE2 via re2js, fully anchored, `.` matching newlines). */
+export function compileMatchers(matchers: readonly LabelMatcher[]): (name: string, labels: Record<string, string>) => boolean {
+  const tests = matchers.map((m) => {
+    const get = m.name === '__name__' ? (name: string) => name : (_: string, labels: Record<string, string>) => labels[m.name] ?? ''
+    if (m.type === '=') return (n: string, l: Record<string, string>) => get(n, l) === m.value
+    if (m.type === '!=') return (n: string, l: Record<string, string>) => get(n, l) !== m.value
+    const re = RE2JS.compile(m.value, RE2JS.DOTALL)
+    if (m.type === '=~') return (n: string, l: Record<string, string>) => re.matches(get(n, l))
+    return (n: string, l: Record<string, string>) => !re.matches(get(n, l))
+  })
+  return (name, labels) => tests.every((t) => t(name, labels))
+}
+
+function toLabels(row: SeriesRow): Labels {
+  return row.s_name === '' ? { ...row.s_labels } : { __name__: row.s_name, ...row.s_labels }
+}
+
+function compareLabels(a: Labels, b: Labels): number {
+  const ka = Object.keys(a).sort()
+  const kb = Object.keys(b).sort()
+  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+    if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1
+    const va = a[ka[i]]
+    const vb = b[kb[i]]
+    if (va !== vb) return va < vb ? -1 : 1
+  }
+  return ka.length - kb.length
+}
+
+function parseFloat64(text: string): number {
+  switch (text) {
+    case 'inf':
+    case '+inf':
+      return Infinity
+    case '-inf':
+      return -Infinity
+    case 'nan':
+    case '-nan':
+      return NaN
+    default:
+      return Number(text)
+  }
+}
+
+/**
+ * Collects TabSeparated rows `series_id, t, v, stale` ordered by (series_id, t), span after
+ * span (oldest first), into one SeriesData per series with samples. Rows of one timestamp
+ * appear once (the last wins), as in a TSDB.
+ */
+export class SeriesAccumulator {
+  private readonly byId: Map<string, SeriesRow>
+  private readonly points = new Map<string, { ts: number[]; vs: number[]; st: number[]; anyStale: boolean }>()
+  private total = 0
+
+  constructor(series: readonly SeriesRow[]) {
+    this.byId = new Map(series.map((s) => [s.id, s]))
+  }
+
+  add(text: string): void {
+    let pos = 0
+    const len = text.length
+    let currentId = ''
+    let cur: { ts: number[]; vs: number[]; st: number[]; anyStale: boolean } | undefined
+    while (pos < len) {
+      const t1 = text.indexOf('\t', pos)
+      const t2 = text.indexOf('\t', t1 + 1)
+      const t3 = text.indexOf('\t', t2 + 1)
+      let nl = text.indexOf('\n', t3 + 1)
+      if (nl < 0) nl = len
+      const id = text.slice(pos, t1)
+      if (id !== currentId || !cur) {
+        currentId = id
+        cur = this.points.get(id)
+        if (!cur) this.points.set(id, (cur = { ts: [], vs: [], st: [], anyStale: false }))
+      }
+      const t = Number(text.slice(t1 + 1, t2))
+      const stale = text.charCodeAt(t3 + 1) === 49 // '1'
+      const v = stale ? NaN : parseFloat64(text.slice(t2 + 1, t3))
+      const n = cur.ts.length
+      if (n > 0 && cur.ts[n - 1] >= t) {
+        // Same timestamp (a duplicate, or the first point of a span meeting the last of
+        // the one before): keep one, the later.
+        if (cur.ts[n - 1] === t) {
+          cur.vs[n - 1] = v
+          cur.st[n - 1] = stale ? 1 : 0
+        }
+      } else {
+        cur.ts.push(t)
+        cur.vs.push(v)
+        cur.st.push(stale ? 1 : 0)
+        this.total++
+      }
+      if (stale) cur.anyStale = true
+      pos = nl + 1
+    }
+  }
+
+  result(maxSamples: number): SeriesData[] {
+    if (this.total > maxSamples) throw new QueryLimitError(`query processing would load too many samples into memory in query execution: more than ${maxSamples}`)
+    const out: SeriesData[] = []
+    for (const [id, p] of this.points) {
+      const s = this.byId.get(id)
+      if (!s || p.ts.length === 0) continue
+      const labels = toLabels(s)
+      out.push(p.anyStale ? { labels, timestamps: p.ts, values: p.vs, stale: p.st } : { labels, timestamps: p.ts, values: p.vs })
+    }
+    return out
+  }
+}

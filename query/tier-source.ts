@@ -1,0 +1,101 @@
+/**
+ * Reading a selector from the rollup tiers (samples_1m / samples_1h, docs/schema.md) so
+ * that the PromQL function consuming it computes what it would from raw samples — the
+ * approach of Thanos's downsampled aggregates, through our Querier seam: storage returns
+ * points, the engine applies the function unchanged, so the points must be chosen per
+ * function.
+ *
+ * | consumer (hints.func)        | points per bucket                                         |
+ * |------------------------------|-----------------------------------------------------------|
+ * | max_over_time                | max_value (gauge; a counter's last_value) at last_timestamp |
+ * | min_over_time                | min_value (gauge; a counter's first_value)                |
+ * | rate, increase               | the counter made continuous: first and last sample of the  |
+ * |                              | bucket, reset-adjusted, so increases between any two       |
+ * |                              | points equal raw's (reset_sum and resets between buckets)  |
+ * | last_over_time, none (plain  | last_value at last_timestamp                              |
+ * |   selector), others          |                                                           |
+ *
+ * Functions whose answer a bucket summary cannot give point-wise (avg/sum/count/quantile/
+ * stddev_over_time, changes, resets, deriv, irate, ...) read raw when the range is within raw
+ * retention (see `needsRaw`), and the last value per bucket beyond it (approximate, and
+ * documented in docs/query.md).
+ *
+ * Every table name and SQL fragment here is fixed text; user values arrive as parameters.
+ */
+import type { SelectHints } from '../promql/api.js'
+import { resolveTiers, type Tier, type TierRetentions, type TierSpan } from '../rollup/resolution.js'
+
+const ROLLUP_TABLES: Record<Exclude<Tier, 'raw'>, string> = { '1m': 'samples_1m', '1h': 'samples_1h' }
+
+/** Functions the rollup points answer as raw data would (for whole buckets). */
+const ROLLUP_EXACT = new Set(['max_over_time', 'min_over_time', 'rate', 'increase', 'last_over_time'])
+
+export function needsRaw(hints: SelectHints): boolean {
+  // A plain selector (no function, range 0) reads the last value: what a rollup keeps.
+  if (hints.func === undefined || hints.range === 0) return false
+  return !ROLLUP_EXACT.has(hints.func)
+}
+
+export interface TierPlanner {
+  plan(hints: SelectHints): TierSpan[]
+}
+
+export interface TierPlannerOptions {
+  retention: TierRetentions
+  /**
+   * Selectors reading less than this (and within raw retention) read raw: exact answers for
+   * the dashboards of the last hours, rollups where the volume makes them pay (long ranges).
+   */
+  minRollupRangeMs?: number
+  now?: () => number
+}
+
+export function rollupTierPlanner(opts: TierPlannerOptions): TierPlanner {
+  const now = opts.now ?? Date.now
+  const minRange = opts.minRollupRangeMs ?? 0
+  return {
+    plan(hints) {
+      const t = now()
+      if (hints.rawOnly || hints.step === 0) return [{ tier: 'raw', start: hints.start, end: hints.end }]
+      if (hints.end - hints.start < minRange && hints.start >= t - opts.retention.rawMs) return [{ tier: 'raw', start: hints.start, end: hints.end }]
+      // Raw still holds the whole range: a function rollups cannot answer reads it.
+      if (needsRaw(hints) && hints.start >= t - opts.retention.rawMs) return [{ tier: 'raw', start: hints.start, end: hints.end }]
+      return resolveTiers({ start: hints.start, end: hints.end, step: hints.step, range: hints.range, now: t, retention: opts.retention })
+    },
+  }
+}
+
+/**
+ * SQL returning rows `series_id, t, v, stale` ordered by (series_id, t) for one rollup span.
+ * `bounds` is the caller's fixed WHERE text over metric_name, series_id and {start}/{end}
+ * on `last_timestamp`.
+ */
+export function rollupSql(tier: Exclude<Tier, 'raw'>, func: string | undefined, bucketBounds: string): string {
+  const table = ROLLUP_TABLES[tier]
+  if (func === 'rate' || func === 'increase') {
+    const running = 'PARTITION BY series_id ORDER BY timestamp ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW'
+    return `SELECT series_id, p.1 AS t, p.2 AS v, 0 AS stale FROM (
+  SELECT series_id,
+    sum(reset_sum) OVER (${running}) - reset_sum + sum(boundary) OVER (${running}) AS a_first,
+    sum(reset_sum + boundary) OVER (PARTITION BY series_id) AS a_total,
+    arrayJoin([
+      (toUnixTimestamp64Milli(first_timestamp), first_value + a_first - a_total),
+      (toUnixTimestamp64Milli(last_timestamp), last_value + a_first + reset_sum - a_total)
+    ]) AS p
+  FROM (
+    SELECT series_id, timestamp, first_timestamp, last_timestamp, first_value, last_value, reset_sum,
+      lagInFrame(last_value, 1, first_value) OVER (PARTITION BY series_id ORDER BY timestamp ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS prev_last,
+      if(first_value < prev_last, prev_last, 0) AS boundary
+    FROM ${table} FINAL
+    WHERE ${bucketBounds}
+  )
+)
+ORDER BY series_id, t`
+  }
+  const value =
+    func === 'max_over_time' ? "if(kind = 'gauge', max_value, last_value)" : func === 'min_over_time' ? "if(kind = 'gauge', min_value, first_value)" : 'last_value'
+  return `SELECT series_id, toUnixTimestamp64Milli(last_timestamp) AS t, ${value} AS v, 0 AS stale
+FROM ${table} FINAL
+WHERE ${bucketBounds}
+ORDER BY series_id, t`
+}
