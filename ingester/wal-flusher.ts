@@ -17,6 +17,7 @@ import type { FlushCheckpoint } from '../wal/checkpoint.js'
 import { comparePositions, type WalPosition } from '../wal/position.js'
 import { decodeWalPayload } from '../wal/wal-payload.js'
 import type { WalRecord, WriteAheadLog } from '../wal/write-ahead-log.js'
+import { BatchLander } from './batch-lander.js'
 import type { RecentBatches } from './recent-batches.js'
 import type { RecordDecoder } from './record-decoder.js'
 import type { SeriesRegistry } from './series-registry.js'
@@ -79,9 +80,11 @@ export class WalFlusher {
   private stopping = false
   private wake?: () => void
   private consecutiveFailures = 0
+  private readonly lander: BatchLander
 
   constructor(private readonly opts: WalFlusherOptions) {
     this.metrics = new FlusherMetrics(opts.registry)
+    this.lander = new BatchLander(opts.store, opts.seriesRegistry)
   }
 
   start(): void {
@@ -156,16 +159,13 @@ export class WalFlusher {
       }
     }
     const token = `${wal.id}:${positionText(from)}-${positionText(to)}`
-    const seriesRows = this.opts.seriesRegistry.rowsToWrite(series)
-    await this.opts.store.insertSeries(seriesRows, `${token}:series`)
-    this.opts.seriesRegistry.confirm(seriesRows)
-    const rows = await this.opts.store.insertSamples(series, token)
+    const { samples: rows, seriesRows } = await this.lander.land(series, token)
     await checkpoint.commit(to)
     await wal.removeBefore(to)
     this.opts.recent?.dropBefore(to)
     this.metrics.batches.inc()
     this.metrics.samples.inc(rows)
-    this.metrics.seriesWritten.inc(seriesRows.length)
+    this.metrics.seriesWritten.inc(seriesRows)
     this.metrics.batchSamples.observe(rows)
     this.metrics.duration.observe((performance.now() - started) / 1000)
     this.metrics.pendingBytes.set(wal.sizeBytes())

@@ -63,15 +63,30 @@ function chdbConnection(enginePath: string): ClientConnection {
   return createChdbConnection({ path: enginePath }) as unknown as ClientConnection
 }
 
+/**
+ * One more session on the embedded engine of this process (the store role needs sessions
+ * whose settings it controls); it must be opened after openStore created the directory.
+ */
+export async function openEmbeddedSession(dataDir: string, database: string): Promise<ClickHouseClient> {
+  const client = createClient({ connection: chdbConnection(embeddedEnginePath(dataDir)) })
+  if (database !== 'default') await client.command({ query: `USE ${quoteIdentifier(database)}` })
+  return client
+}
+
 export function embeddedEnginePath(dataDir: string): string {
   return path.join(dataDir, 'clickhouse')
 }
 
 export async function openStore(opts: StoreConnectionOptions): Promise<StoreClients> {
   if (opts.url) {
+    // A path in the URL (http://store:9201/clickhouse, the `store` role) is the client's
+    // `pathname`: @clickhouse/client would otherwise drop it.
+    const parsed = new URL(opts.url)
+    const pathname = parsed.pathname.replace(/\/+$/, '')
     const make = () =>
       createClient({
-        url: opts.url,
+        url: parsed.origin,
+        pathname: pathname === '' ? undefined : pathname,
         database: opts.database,
         username: opts.username,
         password: opts.password,

@@ -1,0 +1,98 @@
+/**
+ * `metrichouse adapter`: the stateless remote-write receiver of the scale-out deployment.
+ * The same handler as `serve` (validation, limits, auth, status codes), its Sink Kafka:
+ * HTTP -> validate -> shard by series -> one message per partition -> 2xx after acks=all.
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import { ReceiverMetrics } from '../adapter/metrics.js'
+import { remoteWriteHandler } from '../adapter/remote-write-handler.js'
+import type { Config } from '../config/config.js'
+import { startHttpServer } from '../http/server.js'
+import { createKafka } from '../kafka/client.js'
+import { KafkaSink } from '../kafka/kafka-sink.js'
+import { ProducerMetrics } from '../kafka/metrics.js'
+import { partitionCount, provisionTopic } from '../kafka/topic.js'
+import type { Logger } from '../observability/logger.js'
+import { Fingerprinter } from '../proto/fingerprint.js'
+import { createSnappyCodec } from '../proto/snappy.js'
+
+const PARTITION_REFRESH_MS = 60_000
+
+export async function adapter(config: Config, logger: Logger) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
+  // Few retries: a broker outage should become a 503 within about a second, and the
+  // sender (which keeps its own WAL) retries, rather than a request hanging here.
+  const kafka = createKafka({ config: config.kafka, role: 'adapter', logger, retries: 2, requestTimeoutMs: config.kafka.produceTimeoutMs })
+  const admin = kafka.admin()
+  await admin.connect()
+  let partitions: number
+  if (config.kafka.provisionTopic) {
+    partitions = (await provisionTopic(admin, { topic: config.kafka.topic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, retentionMs: config.kafka.retentionMs }, logger)).partitions
+  } else {
+    partitions = await partitionCount(admin, config.kafka.topic)
+    if (partitions === 0) throw new Error(`topic ${config.kafka.topic} does not exist and kafka.provision_topic is false`)
+  }
+  const refresh = setInterval(() => {
+    partitionCount(admin, config.kafka.topic).then(
+      (n) => {
+        if (n > 0 && n !== partitions) logger.info('the samples topic changed its partition count', { from: partitions, to: n })
+        if (n > 0) partitions = n
+      },
+      (err) => logger.warn('could not refresh the topic metadata', { err }),
+    )
+  }, PARTITION_REFRESH_MS)
+  refresh.unref()
+
+  const snappy = await createSnappyCodec()
+  const fingerprinter = await Fingerprinter.create()
+  const sink = new KafkaSink({
+    createProducer: () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+    topic: config.kafka.topic,
+    partitions: () => partitions,
+    snappy,
+    metrics: new ProducerMetrics(registry),
+    logger,
+    produceTimeoutMs: config.kafka.produceTimeoutMs,
+  })
+  await sink.connectedProducer()
+  let ready = false
+  const http = await startHttpServer({
+    listen: config.listen,
+    tls: config.tls,
+    auth: config.auth,
+    logger,
+    registry,
+    routes: [
+      {
+        method: 'post',
+        path: '/api/v1/write',
+        handler: remoteWriteHandler({
+          sink,
+          snappy,
+          fingerprinter,
+          metrics: new ReceiverMetrics(registry),
+          limits: config.limits,
+          rawRetentionMs: config.retention.rawMs,
+        }),
+      },
+    ],
+    isReady: () => ready,
+  })
+  ready = true
+  logger.info('metrichouse adapter is ready', { listen: `${http.address.address}:${http.address.port}`, brokers: config.kafka.brokers, topic: config.kafka.topic, partitions })
+
+  let shuttingDown: Promise<void> | undefined
+  return {
+    address: { host: http.address.address, port: http.address.port },
+    shutdown: () =>
+      (shuttingDown ??= (async () => {
+        ready = false
+        clearInterval(refresh)
+        await http.close()
+        await sink.close()
+        await admin.disconnect()
+        logger.info('metrichouse adapter stopped')
+      })()),
+  }
+}

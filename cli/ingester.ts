@@ -1,0 +1,105 @@
+/**
+ * `metrichouse ingester`: a member of the consumer group that lands the samples topic in
+ * ClickHouse exactly once (kafka/kafka-ingester.ts). Replicas share the partitions; the
+ * HTTP port serves /metrics and the health checks only.
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import type { Config } from '../config/config.js'
+import { startHttpServer } from '../http/server.js'
+import { BatchLander } from '../ingester/batch-lander.js'
+import { RecordDecoder } from '../ingester/record-decoder.js'
+import { SeriesRegistry } from '../ingester/series-registry.js'
+import { createKafka } from '../kafka/client.js'
+import { KafkaIngester } from '../kafka/kafka-ingester.js'
+import { ConsumerMetrics } from '../kafka/metrics.js'
+import { RangeLog } from '../kafka/range-log.js'
+import { provisionTopic } from '../kafka/topic.js'
+import type { Logger } from '../observability/logger.js'
+import { Fingerprinter } from '../proto/fingerprint.js'
+import { createSnappyCodec } from '../proto/snappy.js'
+import { openStore } from '../store/connection.js'
+import { ClickHouseSampleStore } from '../store/sample-store.js'
+import { migrate, schemaOptionsFromConfig } from '../store/schema.js'
+
+export async function ingester(config: Config, logger: Logger) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
+  const store = await openStore({
+    url: config.clickhouse.url,
+    dataDir: config.dataDir,
+    database: config.clickhouse.database,
+    username: config.clickhouse.username,
+    password: config.clickhouse.password,
+  })
+  await migrate(store.readWrite, schemaOptionsFromConfig(config))
+  const rangeLog = new RangeLog(store.readWrite, store.insertRaw, config.kafka.consumerGroup)
+  await rangeLog.migrate()
+
+  const kafka = createKafka({ config: config.kafka, role: 'ingester', logger })
+  if (config.kafka.provisionTopic) {
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      await provisionTopic(admin, { topic: config.kafka.topic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, retentionMs: config.kafka.retentionMs }, logger)
+    } finally {
+      await admin.disconnect()
+    }
+  }
+  const concurrency = config.kafka.partitionsConsumedConcurrently
+  const consumer = kafka.consumer({
+    groupId: config.kafka.consumerGroup,
+    maxBytesPerPartition: config.kafka.maxBatchBytes,
+    maxBytes: Math.max(config.kafka.maxBatchBytes * concurrency * 2, 10 << 20),
+    // The broker holds a fetch until this much is there or batch_wait passed: batches of a
+    // useful size for ClickHouse without a timer of our own.
+    minBytes: 256 << 10,
+    maxWaitTimeInMs: config.kafka.batchWaitMs,
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    rebalanceTimeout: Math.max(60_000, config.kafka.sessionTimeoutMs),
+    heartbeatInterval: Math.max(500, Math.floor(config.kafka.sessionTimeoutMs / 10)),
+    allowAutoTopicCreation: false,
+  })
+  const snappy = await createSnappyCodec()
+  const fingerprinter = await Fingerprinter.create()
+  const core = new KafkaIngester({
+    consumer,
+    topic: config.kafka.topic,
+    rangeLog,
+    lander: new BatchLander(new ClickHouseSampleStore(store.insertRaw), new SeriesRegistry()),
+    decoder: new RecordDecoder(snappy, fingerprinter),
+    metrics: new ConsumerMetrics(registry),
+    logger,
+    partitionsConsumedConcurrently: concurrency,
+    // Nothing half-done is lost by exiting (ranges are recorded, offsets committed after the
+    // insert); a supervisor restarts the process, which is better than a silent stall.
+    onFatal: () => {
+      logger.error('exiting: the Kafka consumer stopped for good')
+      process.exit(1)
+    },
+  })
+  let ready = false
+  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, logger, registry, routes: [], isReady: () => ready })
+  await core.start()
+  ready = true
+  logger.info('metrichouse ingester is ready', {
+    listen: `${http.address.address}:${http.address.port}`,
+    brokers: config.kafka.brokers,
+    topic: config.kafka.topic,
+    group: config.kafka.consumerGroup,
+    clickhouse: store.embedded ? 'embedded' : config.clickhouse.url,
+  })
+
+  let shuttingDown: Promise<void> | undefined
+  return {
+    address: { host: http.address.address, port: http.address.port },
+    shutdown: () =>
+      (shuttingDown ??= (async () => {
+        ready = false
+        // Finishes or abandons the batches in progress, commits nothing half-done, leaves the group.
+        await core.stop()
+        await http.close()
+        await store.close()
+        logger.info('metrichouse ingester stopped')
+      })()),
+  }
+}
