@@ -130,6 +130,7 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
           metadata,
           sampleCount: result.acceptedSamples,
           originalRw1Snappy: version === '1.0' && result.unchanged ? body : undefined,
+          originalRw1: version === '1.0' && result.unchanged ? raw : undefined,
           requestId: opts.fingerprinter.hashBytes(body),
         })
         opts.metrics.samplesAccepted.inc({ protocol }, result.acceptedSamples)

@@ -25,6 +25,11 @@ export interface AcceptedBatch {
    */
   originalRw1Snappy?: Uint8Array
   /**
+   * The same body uncompressed, under the same condition: a sink that splits the request
+   * (Kafka: one message per partition) cuts its series' bytes out instead of encoding them again.
+   */
+  originalRw1?: Uint8Array
+  /**
    * Identity of the request (xxHash64 of its body as received). Senders resend the same
    * bytes when they retry, so a sink that has made this id durable already may acknowledge
    * it without storing it again.

@@ -149,7 +149,7 @@ export async function benchHttpIngest(opts: HttpIngestOptions = {}): Promise<Htt
  * The shift is written into the encoded protobuf in place (a varint of the same length),
  * which is a hundred times faster than encoding each request anew.
  */
-async function buildBodies(seriesCount: number, samplesPerSeries: number, t0: number, count: number): Promise<Uint8Array[]> {
+export async function buildBodies(seriesCount: number, samplesPerSeries: number, t0: number, count: number): Promise<Uint8Array[]> {
   // Samples of one series lie 15 s (+ up to 20 ms jitter) apart in the generated payload,
   // so shifts below 14.9 s keep every (series, timestamp) distinct.
   if (samplesPerSeries > 1 && count >= 14_900) throw new Error(`http-ingest: at most 14899 payloads with ${samplesPerSeries} samples per series`)

@@ -4,7 +4,11 @@
  *   1. decode: snappy + remote-write 1.0 decode + fingerprint, one core (bench/decode.ts)
  *   2. WAL: append throughput with fsync (wal/bench.ts)
  *   3. HTTP ingest: metrichouse serve vs victoria-metrics vs Prometheus (bench/http-ingest.ts)
- * Environment: BENCH_ONLY=decode,wal,http picks parts; BENCH_HTTP_MS, BENCH_HTTP_CLIENTS,
+ *   4. kafka: adapter -> Kafka -> ingester -> ClickHouse, real broker (bench/kafka.ts)
+ *   4b. rollup: insert with vs without rollups, bytes per sample and per rollup row, increase over 30 d raw vs 1m (bench/rollup.ts)
+ *   5. query: PromQL API latency vs Prometheus, cache cold/warm, rollups vs raw, push-downs (bench/query.ts)
+ *   6. ruler: 1000 alerting rules over 10k series every 15 s, cycle time and CPU (bench/ruler.ts)
+ * Environment: BENCH_ONLY=decode,wal,http,kafka picks parts; BENCH_HTTP_MS, BENCH_HTTP_CLIENTS,
  * BENCH_HTTP_PAYLOADS, BENCH_HTTP_RECEIVERS tune the HTTP part; BENCH_DECODE_MS, BENCH_WAL_MS
  * the others. `npm run bench` builds first, because the HTTP part runs dist/cli/main.js.
  */
@@ -15,6 +19,10 @@ import { fileURLToPath } from 'node:url'
 import { benchWal, formatWalBench, type WalBenchResult } from '../wal/bench.js'
 import { benchDecode, type DecodeBenchResult } from './decode.js'
 import { benchHttpIngest, formatHttpIngest, type HttpIngestResult, type Receiver } from './http-ingest.js'
+import { benchKafka, formatKafkaBench, type KafkaBenchResult } from './kafka.js'
+import { benchQuery, formatQueryBench, type QueryBenchResult } from './query.js'
+import { benchRollup, formatRollupBench, type RollupBenchResult } from './rollup.js'
+import { benchRuler, formatRulerBench, type RulerBenchResult } from './ruler.js'
 
 interface BenchResults {
   date: string
@@ -24,12 +32,16 @@ interface BenchResults {
   decode?: DecodeBenchResult[]
   wal?: WalBenchResult
   httpIngest?: HttpIngestResult
+  kafka?: KafkaBenchResult
+  rollup?: RollupBenchResult
+  query?: QueryBenchResult
+  ruler?: RulerBenchResult
   errors: Record<string, string>
 }
 
 const env = process.env
 const number = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined)
-const parts = new Set((env.BENCH_ONLY ?? 'decode,wal,http').split(','))
+const parts = new Set((env.BENCH_ONLY ?? 'decode,wal,http,kafka,rollup,query,ruler').split(','))
 
 const results: BenchResults = {
   date: new Date().toISOString(),
@@ -72,6 +84,31 @@ await part('http', async () => {
     log: (line) => console.log(line),
   })
   console.log(`\n${formatHttpIngest(results.httpIngest)}`)
+})
+
+await part('kafka', async () => {
+  results.kafka = await benchKafka({
+    durationMs: number('BENCH_KAFKA_MS'),
+    concurrency: number('BENCH_KAFKA_CLIENTS'),
+    payloads: number('BENCH_KAFKA_PAYLOADS'),
+    log: (line) => console.log(line),
+  })
+  console.log(`\n${formatKafkaBench(results.kafka)}`)
+})
+
+await part('rollup', async () => {
+  results.rollup = await benchRollup({}, (line) => console.log(line))
+  console.log(`\n${formatRollupBench(results.rollup)}`)
+})
+
+await part('query', async () => {
+  results.query = await benchQuery({ runs: number('BENCH_QUERY_RUNS'), monthDays: number('BENCH_QUERY_DAYS'), log: (line) => console.log(line) })
+  console.log(`\n${formatQueryBench(results.query)}`)
+})
+
+await part('ruler', async () => {
+  results.ruler = await benchRuler({ cycles: number('BENCH_RULER_CYCLES'), log: (line) => console.log(line) })
+  console.log(`\n${formatRulerBench(results.ruler)}`)
 })
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json')

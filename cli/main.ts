@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { Config } from '../config/config.js'
 import { ConfigError, configKeys, loadConfig } from '../config/load.js'
 import { createJsonLogger, type Logger } from '../observability/logger.js'
-import { schemaStatements } from '../store/schema.js'
+import { schemaOptionsFromConfig, schemaStatements } from '../store/schema.js'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -24,11 +24,40 @@ const ROLES: Record<string, { description: string; load: () => Promise<RoleStart
     description: 'Run everything in one process: remote-write receiver, WAL, embedded ClickHouse, SQL endpoint',
     load: async () => (await import('./serve.js')).serve,
   },
+  adapter: {
+    description: 'Scale-out: remote-write receiver producing to Kafka (--kafka-brokers); 2xx after acks=all',
+    load: async () => (await import('./adapter.js')).adapter,
+  },
+  ingester: {
+    description: 'Scale-out: Kafka consumer group inserting into ClickHouse exactly once (--kafka-brokers, --clickhouse-url)',
+    load: async () => (await import('./ingester.js')).ingester,
+  },
+  store: {
+    description: 'Own the embedded ClickHouse and serve its HTTP interface read-write at /clickhouse/ to authenticated clients',
+    load: async () => (await import('./store.js')).store,
+  },
+  query: {
+    description: 'Scale-out: the Prometheus query API (PromQL, Grafana) over a ClickHouse server (--clickhouse-url)',
+    load: async () => (await import('./query.js')).query,
+  },
+  ruler: {
+    description: 'Scale-out: evaluate rule files on a ClickHouse server, alerts to Alertmanager, results to Kafka (--ruler-rule-files)',
+    load: async () => (await import('./ruler.js')).ruler,
+  },
 }
 
 // Tools parse their own arguments (files, --format ...) and return an exit status.
 type ToolRunner = (argv: string[]) => Promise<number>
-const TOOLS: Record<string, { description: string; load: () => Promise<ToolRunner> }> = {}
+const TOOLS: Record<string, { description: string; load: () => Promise<ToolRunner> }> = {
+  rules: {
+    description: 'Rule files for CI: `rules lint|test|compile FILES...` (metrichouse rules --help)',
+    load: async () => (await import('./rules.js')).rules,
+  },
+  'promql-test': {
+    description: 'Run PromQL test files (promqltest format) through an embedded ClickHouse: `promql-test FILES...`',
+    load: async () => (await import('./promql-test.js')).promqlTest,
+  },
+}
 
 const COMMANDS: Record<string, string> = {
   ...Object.fromEntries(Object.entries(ROLES).map(([name, r]) => [name, r.description])),
@@ -116,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'migrate') {
     if (values.print) {
-      process.stdout.write(schemaStatements({ rawRetentionMs: config.retention.rawMs }).join(';\n\n') + ';\n')
+      process.stdout.write(schemaStatements(schemaOptionsFromConfig(config)).join(';\n\n') + ';\n')
       return 0
     }
     // Loaded on demand: the embedded engine takes a second to load, --help should not wait.
@@ -124,10 +153,14 @@ async function main(argv: string[]): Promise<number> {
     const { migrate } = await import('../store/schema.js')
     const store = await openStore({ url: config.clickhouse.url, dataDir: config.dataDir, database: config.clickhouse.database, username: config.clickhouse.username, password: config.clickhouse.password })
     try {
-      await migrate(store.readWrite, { rawRetentionMs: config.retention.rawMs })
+      await migrate(store.readWrite, schemaOptionsFromConfig(config))
       logger.info('schema is up to date', { clickhouse: store.embedded ? 'embedded' : config.clickhouse.url })
     } finally {
       await store.close()
+    }
+    if (config.kafka.brokers.length > 0 && config.kafka.provisionTopic) {
+      const { provisionKafkaTopic } = await import('./provision.js')
+      await provisionKafkaTopic(config, logger)
     }
     return 0
   }

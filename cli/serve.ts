@@ -14,15 +14,18 @@ import { WalFlusher } from '../ingester/wal-flusher.js'
 import type { Logger } from '../observability/logger.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
+import { createConfiguredEngine, createQueryService } from '../query/query-service.js'
 import { SqlGateway } from '../query/sql-gateway.js'
+import { rollupTierPlanner } from '../query/tier-source.js'
 import { sqlHandler } from '../query/sql-handler.js'
 import { openStore, type StoreClients } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
-import { migrate } from '../store/schema.js'
+import { migrate, schemaOptionsFromConfig } from '../store/schema.js'
 import { FlushCheckpoint } from '../wal/checkpoint.js'
 import { createWalMetrics } from '../wal/metrics.js'
 import { WalSink } from '../wal/wal-sink.js'
 import { WriteAheadLog } from '../wal/write-ahead-log.js'
+import type { RunningRuler } from '../ruler/start.js'
 
 export interface RunningServe {
   address: { host: string; port: number }
@@ -42,7 +45,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
     username: config.clickhouse.username,
     password: config.clickhouse.password,
   })
-  await migrate(store.readWrite, { rawRetentionMs: config.retention.rawMs })
+  await migrate(store.readWrite, schemaOptionsFromConfig(config))
 
   const wal = await WriteAheadLog.open({
     dir: config.wal.dir,
@@ -109,6 +112,45 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
     })
   }
 
+  // The Prometheus query API (docs/query.md), over the read-only connection.
+  const schemaOptions = schemaOptionsFromConfig(config)
+  const queryService = createQueryService({
+    client: store.readOnly,
+    engine: createConfiguredEngine(config.query),
+    config: config.query,
+    registry,
+    logger,
+    querier: {
+      tiers: rollupTierPlanner({
+        minRollupRangeMs: config.query.rollupMinRangeMs,
+        retention: {
+          rawMs: schemaOptions.rawRetentionMs,
+          oneMinuteMs: schemaOptions.oneMinuteRetentionMs ?? 30 * 86_400_000,
+          oneHourMs: schemaOptions.oneHourRetentionMs ?? 365 * 86_400_000,
+        },
+      }),
+    },
+  })
+  routes.push(...queryService.routes)
+
+  // The ruler (docs/rules.md), when rule files are configured: reads through the query
+  // service's querier, writes ALERTS and recording results through the WAL like any sample.
+  let ruler: RunningRuler | undefined
+  if (config.ruler.ruleFiles.length > 0) {
+    const { startRuler } = await import('../ruler/start.js')
+    ruler = await startRuler({
+      config: config.ruler,
+      engine: createConfiguredEngine(config.query),
+      querier: queryService.querier,
+      sink,
+      fingerprinter,
+      registry,
+      logger,
+      handleSighup: true,
+    })
+    routes.push(...ruler.routes)
+  }
+
   const http: RunningHttpServer = await startHttpServer({
     listen: config.listen,
     tls: config.tls,
@@ -135,6 +177,8 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
       (shuttingDown ??= (async () => {
         ready = false
         await http.close()
+        await ruler?.stop()
+        await queryService.close()
         await flusher.stop({ drain: true })
         await wal.close()
         await store.close()

@@ -172,9 +172,54 @@ interface RawConfig {
   }
   wal: { dir?: string; segment_bytes: number | string; max_bytes: number | string; fsync: boolean }
   flush: { max_batch_bytes: number | string; interval: string }
-  clickhouse: { url?: string; database: string; username?: string; password?: string }
-  retention: { raw: string }
+  clickhouse: { url?: string; database: string; username?: string; password?: string; cluster?: string; storage_policy?: string; cold_volume?: string }
+  retention: { raw: string; one_minute: string; one_hour: string; cold_after: string }
   sql: { enabled: boolean; max_execution_time: string; max_result_rows: number }
+  query: {
+    timeout: string
+    lookback_delta: string
+    max_series: number
+    max_samples: number
+    rollup_min_range: string
+    cache: { enabled: boolean; max_bytes: number | string; ttl: string; max_freshness: string; redis_url?: string }
+  }
+  kafka: {
+    brokers?: string
+    client_id?: string
+    topic: string
+    provision_topic: boolean
+    partitions: number
+    replication_factor: number
+    retention: string
+    produce_timeout: string
+    consumer_group: string
+    max_batch_bytes: number | string
+    batch_wait: string
+    partitions_consumed_concurrently: number
+    session_timeout: string
+    ssl: boolean
+    ssl_ca_file?: string
+    ssl_cert_file?: string
+    ssl_key_file?: string
+    sasl_mechanism: '' | 'plain' | 'scram-sha-256' | 'scram-sha-512'
+    sasl_username?: string
+    sasl_password?: string
+    sasl_password_file?: string
+  }
+  store: { allow_unauthenticated: boolean }
+  ruler: {
+    rule_files: string
+    evaluation_interval: string
+    alertmanager_urls: string
+    resend_delay: string
+    notification_timeout: string
+    notification_queue_capacity: number
+    external_url: string
+    external_labels: string
+    outage_tolerance: string
+    shard: string
+    alert_events_topic: string
+  }
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -241,12 +286,97 @@ function toTyped(r: RawConfig): Config {
       database: r.clickhouse.database,
       username: r.clickhouse.username,
       password: r.clickhouse.password,
+      cluster: r.clickhouse.cluster || undefined,
+      storagePolicy: r.clickhouse.storage_policy || undefined,
+      coldVolume: r.clickhouse.cold_volume || undefined,
     },
-    retention: { rawMs: durations(r.retention.raw, 'retention.raw') },
+    retention: {
+      rawMs: durations(r.retention.raw, 'retention.raw'),
+      oneMinuteMs: durations(r.retention.one_minute, 'retention.one_minute'),
+      oneHourMs: durations(r.retention.one_hour, 'retention.one_hour'),
+      coldAfterMs: durations(r.retention.cold_after, 'retention.cold_after'),
+    },
     sql: {
       enabled: r.sql.enabled,
       maxExecutionTimeMs: durations(r.sql.max_execution_time, 'sql.max_execution_time'),
       maxResultRows: r.sql.max_result_rows,
     },
+    query: {
+      timeoutMs: durations(r.query.timeout, 'query.timeout'),
+      lookbackDeltaMs: durations(r.query.lookback_delta, 'query.lookback_delta'),
+      maxSeries: r.query.max_series,
+      maxSamples: r.query.max_samples,
+      rollupMinRangeMs: durations(r.query.rollup_min_range, 'query.rollup_min_range'),
+      cache: {
+        enabled: r.query.cache.enabled,
+        maxBytes: parseSizeBytes(r.query.cache.max_bytes),
+        ttlMs: durations(r.query.cache.ttl, 'query.cache.ttl'),
+        maxFreshnessMs: durations(r.query.cache.max_freshness, 'query.cache.max_freshness'),
+        redisUrl: r.query.cache.redis_url || undefined,
+      },
+    },
+    kafka: toKafkaConfig(r.kafka, durations),
+    store: { allowUnauthenticated: r.store.allow_unauthenticated },
+    ruler: toRulerConfig(r.ruler, durations),
+  }
+}
+
+const commaList = (s: string) => s.split(',').map((x) => x.trim()).filter((x) => x !== '')
+
+function toRulerConfig(r: RawConfig['ruler'], durations: (v: string, key: string) => number): Config['ruler'] {
+  const externalLabels: Record<string, string> = {}
+  for (const pair of commaList(r.external_labels)) {
+    const m = /^([a-zA-Z_][a-zA-Z0-9_]*)=(.*)$/.exec(pair)
+    if (!m) throw new ConfigError(`ruler.external_labels: expected name=value, got "${pair.slice(0, 40)}"`)
+    externalLabels[m[1]!] = m[2]!
+  }
+  let shard: Config['ruler']['shard']
+  if (r.shard !== '') {
+    const [index, count] = r.shard.split('/').map(Number) as [number, number]
+    if (!(count > 0 && index < count)) throw new ConfigError(`ruler.shard: "${r.shard}" needs i < n`)
+    shard = { index, count }
+  }
+  return {
+    ruleFiles: commaList(r.rule_files),
+    evaluationIntervalMs: durations(r.evaluation_interval, 'ruler.evaluation_interval'),
+    alertmanagerUrls: commaList(r.alertmanager_urls),
+    resendDelayMs: durations(r.resend_delay, 'ruler.resend_delay'),
+    notificationTimeoutMs: durations(r.notification_timeout, 'ruler.notification_timeout'),
+    notificationQueueCapacity: r.notification_queue_capacity,
+    externalUrl: r.external_url,
+    externalLabels,
+    outageToleranceMs: durations(r.outage_tolerance, 'ruler.outage_tolerance'),
+    shard,
+    alertEventsTopic: r.alert_events_topic || undefined,
+  }
+}
+
+function toKafkaConfig(k: RawConfig['kafka'], durations: (text: string, key: string) => number): Config['kafka'] {
+  const brokers = (k.brokers ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '')
+  for (const b of brokers) if (!/^[^\s:]+:[0-9]{1,5}$/.test(b)) throw new ConfigError(`kafka.brokers: expected host:port, got "${b.slice(0, 60)}"`)
+  let sasl: Config['kafka']['sasl']
+  if (k.sasl_mechanism !== '') {
+    if (!k.sasl_username) throw new ConfigError('kafka.sasl_mechanism is set but kafka.sasl_username is not')
+    const password = k.sasl_password ?? (k.sasl_password_file ? readSecretFile(k.sasl_password_file, 'kafka.sasl_password_file') : '')
+    sasl = { mechanism: k.sasl_mechanism, username: k.sasl_username, password }
+  }
+  if (!k.ssl && (k.ssl_ca_file || k.ssl_cert_file || k.ssl_key_file)) throw new ConfigError('kafka.ssl_ca_file / ssl_cert_file / ssl_key_file need kafka.ssl: true')
+  if (Boolean(k.ssl_cert_file) !== Boolean(k.ssl_key_file)) throw new ConfigError('kafka: ssl_cert_file and ssl_key_file go together')
+  return {
+    brokers,
+    clientId: k.client_id,
+    topic: k.topic,
+    provisionTopic: k.provision_topic,
+    partitions: k.partitions,
+    replicationFactor: k.replication_factor,
+    retentionMs: durations(k.retention, 'kafka.retention'),
+    produceTimeoutMs: durations(k.produce_timeout, 'kafka.produce_timeout'),
+    consumerGroup: k.consumer_group,
+    maxBatchBytes: parseSizeBytes(k.max_batch_bytes),
+    batchWaitMs: durations(k.batch_wait, 'kafka.batch_wait'),
+    partitionsConsumedConcurrently: k.partitions_consumed_concurrently,
+    sessionTimeoutMs: durations(k.session_timeout, 'kafka.session_timeout'),
+    ssl: k.ssl ? { caFile: k.ssl_ca_file, certFile: k.ssl_cert_file, keyFile: k.ssl_key_file } : undefined,
+    sasl,
   }
 }

@@ -5,6 +5,9 @@
  */
 import { STALE_MARKER_BITS, type Metrichouse } from '../peers/metrichouse.js'
 
+/** Whatever answers SQL over the store: `serve`, or the scale-out stack's `store` role. */
+type SqlPeer = Pick<Metrichouse, 'query' | 'queryNumber'>
+
 const quote = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 
 function where(job: string, metricNames: string[], staleMarkers: 'without' | 'with'): string {
@@ -14,24 +17,24 @@ function where(job: string, metricNames: string[], staleMarkers: 'without' | 'wi
 }
 
 /** Samples stored for the job's metrics, stale markers aside. */
-export async function storedSampleCount(server: Metrichouse, job: string, metricNames: string[]): Promise<number> {
+export async function storedSampleCount(server: SqlPeer, job: string, metricNames: string[]): Promise<number> {
   return server.queryNumber(`SELECT count() FROM samples WHERE ${where(job, metricNames, 'without')}`)
 }
 
 /** Samples whose value has exactly these 64 bits (e.g. the stale marker, Go's NaN). */
-export async function storedCountWithBits(server: Metrichouse, job: string, metricNames: string[], bits: bigint): Promise<number> {
+export async function storedCountWithBits(server: SqlPeer, job: string, metricNames: string[], bits: bigint): Promise<number> {
   return server.queryNumber(
     `SELECT count() FROM samples WHERE ${where(job, metricNames, 'with')} AND reinterpretAsUInt64(value) = ${bits.toString()}`,
   )
 }
 
 /** Rows that repeat a (series, timestamp) already stored: 0 unless something was written twice. */
-export async function storedDuplicates(server: Metrichouse, job: string, metricNames: string[]): Promise<number> {
+export async function storedDuplicates(server: SqlPeer, job: string, metricNames: string[]): Promise<number> {
   return server.queryNumber(`SELECT count() - uniqExact(series_id, timestamp) FROM samples WHERE ${where(job, metricNames, 'with')}`)
 }
 
 /** Samples per series (stale markers aside), keyed `name{label=value,...}` without __name__. */
-export async function storedSampleCounts(server: Metrichouse, job: string, metricNames: string[]): Promise<Map<string, number>> {
+export async function storedSampleCounts(server: SqlPeer, job: string, metricNames: string[]): Promise<Map<string, number>> {
   const keys = new Map<string, string>()
   const seriesRows = await server.query(
     'SELECT series_id, any(metric_name), any(arrayStringConcat(arraySort(arrayFilter(x -> NOT startsWith(x, \'__name__=\'), ' +
