@@ -5,6 +5,7 @@
  */
 import { encodeWriteRequestV1 } from '../proto/encode-v1.js'
 import type { Label, Sample } from '../proto/types.js'
+import { prng } from '../test/prng.js'
 
 export interface NodeExporterPayload {
   /** The series as objects (what a decoder should give back). */
@@ -28,18 +29,6 @@ const MODES = ['idle', 'iowait', 'irq', 'nice', 'softirq', 'steal', 'system', 'u
 const REGIONS = ['eu-west-1', 'us-east-1', 'ap-south-1']
 const ENVS = ['prod', 'staging']
 const TEAMS = ['platform', 'storage', 'payments', 'search']
-
-/** A small deterministic PRNG (mulberry32), so payloads are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * `seriesCount` series with `samplesPerSeries` samples each, 15 s apart from `t0` (ms).

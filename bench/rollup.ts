@@ -20,6 +20,7 @@ import { openStore, type StoreClients } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
 import { migrate } from '../store/schema.js'
 import type { SeriesSamples } from '../store/tsv-encoder.js'
+import { prng } from '../test/prng.js'
 
 const HOUR = 3_600_000
 const DAY = 86_400_000
@@ -81,17 +82,6 @@ const KINDS: { kind: Kind; name: string; share: number }[] = [
   { kind: 'constant', name: 'node_filesystem_size_bytes', share: 0.15 },
   { kind: 'noisy_gauge', name: 'node_load1', share: 0.15 },
 ]
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * node_exporter-like series, 15 s scrape with a few ms of jitter, returned per scrape as

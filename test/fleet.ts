@@ -9,6 +9,7 @@
 import { encodeWriteRequestV1 } from '../proto/encode-v1.js'
 import type { Label, Sample } from '../proto/types.js'
 import type { SnappyCodec } from '../proto/snappy.js'
+import { prng } from './prng.js'
 
 export const STALE_NAN_BITS = 0x7ff0000000000002n
 export const SCRAPE_MS = 15_000
@@ -30,17 +31,6 @@ export interface FleetSeries {
 
 const REGIONS = ['eu-west', 'us-east']
 const ROLES = ['web', 'db', 'queue']
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Series per host: 3 CPU modes + 2 memory + (web: 2 request codes | queue: 1 depth). */
 export function makeFleet(opts: FleetOptions): FleetSeries[] {
