@@ -20,17 +20,12 @@ import { createSnappyCodec } from '../proto/snappy.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
 import { migrate, schemaOptionsFromConfig } from '../store/schema.js'
+import { storeOptions } from './store-options.js'
 
 export async function ingester(config: Config, logger: Logger) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
-  const store = await openStore({
-    url: config.clickhouse.url,
-    dataDir: config.dataDir,
-    database: config.clickhouse.database,
-    username: config.clickhouse.username,
-    password: config.clickhouse.password,
-  })
+  const store = await openStore(storeOptions(config))
   await migrate(store.readWrite, schemaOptionsFromConfig(config))
   const rangeLog = new RangeLog(store.readWrite, store.insertRaw, config.kafka.consumerGroup)
   await rangeLog.migrate()

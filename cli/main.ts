@@ -8,6 +8,7 @@ import type { Config } from '../config/config.js'
 import { ConfigError, configKeys, loadConfig } from '../config/load.js'
 import { createJsonLogger, type Logger } from '../observability/logger.js'
 import { schemaOptionsFromConfig, schemaStatements } from '../store/schema.js'
+import { storeOptions } from './store-options.js'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -151,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
     // Loaded on demand: the embedded engine takes a second to load, --help should not wait.
     const { openStore } = await import('../store/connection.js')
     const { migrate } = await import('../store/schema.js')
-    const store = await openStore({ url: config.clickhouse.url, dataDir: config.dataDir, database: config.clickhouse.database, username: config.clickhouse.username, password: config.clickhouse.password })
+    const store = await openStore(storeOptions(config))
     try {
       await migrate(store.readWrite, schemaOptionsFromConfig(config))
       logger.info('schema is up to date', { clickhouse: store.embedded ? 'embedded' : config.clickhouse.url })

@@ -13,6 +13,7 @@ import { createConfiguredEngine, createQueryService } from '../query/query-servi
 import { rollupTierPlanner } from '../query/tier-source.js'
 import { openStore } from '../store/connection.js'
 import { schemaOptionsFromConfig } from '../store/schema.js'
+import { storeOptions } from './store-options.js'
 
 export async function query(config: Config, logger: Logger) {
   if (!config.clickhouse.url) {
@@ -20,13 +21,7 @@ export async function query(config: Config, logger: Logger) {
   }
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
-  const store = await openStore({
-    url: config.clickhouse.url,
-    dataDir: config.dataDir,
-    database: config.clickhouse.database,
-    username: config.clickhouse.username,
-    password: config.clickhouse.password,
-  })
+  const store = await openStore(storeOptions(config))
   const schema = schemaOptionsFromConfig(config)
   const service = createQueryService({
     // Server: readonly=1 rides on every request of this client.

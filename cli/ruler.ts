@@ -21,6 +21,7 @@ import { createConfiguredEngine } from '../query/query-service.js'
 import { KafkaAlertEvents } from '../ruler/kafka-events.js'
 import { startRuler } from '../ruler/start.js'
 import { openStore } from '../store/connection.js'
+import { storeOptions } from './store-options.js'
 
 export async function ruler(config: Config, logger: Logger) {
   if (!config.clickhouse.url) throw new ConfigError('the ruler role reads a ClickHouse server: set clickhouse.url (or run the ruler inside `serve`)')
@@ -28,7 +29,7 @@ export async function ruler(config: Config, logger: Logger) {
   if (config.ruler.ruleFiles.length === 0) throw new ConfigError('no rule files: set ruler.rule_files')
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
-  const store = await openStore({ url: config.clickhouse.url, dataDir: config.dataDir, database: config.clickhouse.database, username: config.clickhouse.username, password: config.clickhouse.password })
+  const store = await openStore(storeOptions(config))
   const kafka = createKafka({ config: config.kafka, role: 'ruler', logger })
   const admin = kafka.admin()
   await admin.connect()

@@ -26,6 +26,7 @@ import { createWalMetrics } from '../wal/metrics.js'
 import { WalSink } from '../wal/wal-sink.js'
 import { WriteAheadLog } from '../wal/write-ahead-log.js'
 import type { RunningRuler } from '../ruler/start.js'
+import { storeOptions } from './store-options.js'
 
 export interface RunningServe {
   address: { host: string; port: number }
@@ -38,13 +39,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
   collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
   let ready = false
 
-  const store: StoreClients = await openStore({
-    url: config.clickhouse.url,
-    dataDir: config.dataDir,
-    database: config.clickhouse.database,
-    username: config.clickhouse.username,
-    password: config.clickhouse.password,
-  })
+  const store: StoreClients = await openStore(storeOptions(config))
   await migrate(store.readWrite, schemaOptionsFromConfig(config))
 
   const wal = await WriteAheadLog.open({
