@@ -9,11 +9,9 @@ import type { Config } from '../config/config.js'
 import { ConfigError } from '../config/load.js'
 import { startHttpServer } from '../http/server.js'
 import type { Logger } from '../observability/logger.js'
-import { createConfiguredEngine, createQueryService } from '../query/query-service.js'
-import { rollupTierPlanner } from '../query/tier-source.js'
 import { openStore } from '../store/connection.js'
-import { schemaOptionsFromConfig } from '../store/schema.js'
 import { storeOptions } from './store-options.js'
+import { queryServiceFromConfig } from './query-wiring.js'
 
 export async function query(config: Config, logger: Logger) {
   if (!config.clickhouse.url) {
@@ -22,25 +20,7 @@ export async function query(config: Config, logger: Logger) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
   const store = await openStore(storeOptions(config))
-  const schema = schemaOptionsFromConfig(config)
-  const service = createQueryService({
-    // Server: readonly=1 rides on every request of this client.
-    client: store.readOnly,
-    engine: createConfiguredEngine(config.query),
-    config: config.query,
-    registry,
-    logger,
-    querier: {
-      tiers: rollupTierPlanner({
-        minRollupRangeMs: config.query.rollupMinRangeMs,
-        retention: {
-          rawMs: schema.rawRetentionMs,
-          oneMinuteMs: schema.oneMinuteRetentionMs ?? 30 * 86_400_000,
-          oneHourMs: schema.oneHourRetentionMs ?? 365 * 86_400_000,
-        },
-      }),
-    },
-  })
+  const service = queryServiceFromConfig(config, store.readOnly, registry, logger)
   let reachable = false
   const probe = async () => {
     reachable = (await store.readOnly.ping()).success

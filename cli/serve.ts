@@ -14,9 +14,8 @@ import { WalFlusher } from '../ingester/wal-flusher.js'
 import type { Logger } from '../observability/logger.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
-import { createConfiguredEngine, createQueryService } from '../query/query-service.js'
+import { createConfiguredEngine } from '../query/query-service.js'
 import { SqlGateway } from '../query/sql-gateway.js'
-import { rollupTierPlanner } from '../query/tier-source.js'
 import { sqlHandler } from '../query/sql-handler.js'
 import { openStore, type StoreClients } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
@@ -27,6 +26,7 @@ import { WalSink } from '../wal/wal-sink.js'
 import { WriteAheadLog } from '../wal/write-ahead-log.js'
 import type { RunningRuler } from '../ruler/start.js'
 import { storeOptions } from './store-options.js'
+import { queryServiceFromConfig } from './query-wiring.js'
 
 export interface RunningServe {
   address: { host: string; port: number }
@@ -108,24 +108,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
   }
 
   // The Prometheus query API (docs/query.md), over the read-only connection.
-  const schemaOptions = schemaOptionsFromConfig(config)
-  const queryService = createQueryService({
-    client: store.readOnly,
-    engine: createConfiguredEngine(config.query),
-    config: config.query,
-    registry,
-    logger,
-    querier: {
-      tiers: rollupTierPlanner({
-        minRollupRangeMs: config.query.rollupMinRangeMs,
-        retention: {
-          rawMs: schemaOptions.rawRetentionMs,
-          oneMinuteMs: schemaOptions.oneMinuteRetentionMs ?? 30 * 86_400_000,
-          oneHourMs: schemaOptions.oneHourRetentionMs ?? 365 * 86_400_000,
-        },
-      }),
-    },
-  })
+  const queryService = queryServiceFromConfig(config, store.readOnly, registry, logger)
   routes.push(...queryService.routes)
 
   // The ruler (docs/rules.md), when rule files are configured: reads through the query
