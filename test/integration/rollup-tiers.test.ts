@@ -143,7 +143,7 @@ describe('backfill', () => {
     await refreshRollupsNow(store.readWrite)
     expect(await text(`SELECT count, min_value, max_value, sum_value FROM samples_1h FINAL WHERE metric_name = 'backfill_forty_days'`)).toBe('4\t100\t103\t406')
     // the 1m rows the 1h tier was computed from expire a day after their computation
-    expect(await text(`SELECT count() FROM samples_1m WHERE metric_name = 'backfill_forty_days' AND computed_at > now() - INTERVAL 1 HOUR`)).toBe('2')
+    expect(await text(`SELECT count() FROM samples_1m FINAL WHERE metric_name = 'backfill_forty_days' AND computed_at > now() - INTERVAL 1 HOUR`)).toBe('2')
     const rowsIn = (table: string) => text(`SELECT count() FROM ${table} WHERE metric_name = 'backfill_400_days'`)
     expect([await rowsIn('samples_1m'), await rowsIn('samples_1h')]).toEqual(['0', '0'])
   })
@@ -186,7 +186,7 @@ describe('migrate', () => {
     let rows = '0'
     while (Date.now() < deadline && rows !== '1\t1') {
       await new Promise((r) => setTimeout(r, 250))
-      rows = await text(`SELECT (SELECT count() FROM samples_1m WHERE metric_name = 'scheduled_gauge'), (SELECT count() FROM samples_1h WHERE metric_name = 'scheduled_gauge')`)
+      rows = await text(`SELECT (SELECT count() FROM samples_1m FINAL WHERE metric_name = 'scheduled_gauge'), (SELECT count() FROM samples_1h FINAL WHERE metric_name = 'scheduled_gauge')`)
     }
     expect(rows).toBe('1\t1')
   })
