@@ -4,8 +4,6 @@
  * HTTP -> validate -> shard by series -> one message per partition -> 2xx after acks=all.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client'
-import { ReceiverMetrics } from '../adapter/metrics.js'
-import { remoteWriteHandler } from '../adapter/remote-write-handler.js'
 import type { Config } from '../config/config.js'
 import { startHttpServer } from '../http/server.js'
 import { createKafka } from '../kafka/client.js'
@@ -15,6 +13,7 @@ import { partitionCount, provisionTopic } from '../kafka/topic.js'
 import type { Logger } from '../observability/logger.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
+import { remoteWriteRoute } from './remote-write-route.js'
 
 const PARTITION_REFRESH_MS = 60_000
 
@@ -64,18 +63,7 @@ export async function adapter(config: Config, logger: Logger) {
     logger,
     registry,
     routes: [
-      {
-        method: 'post',
-        path: '/api/v1/write',
-        handler: remoteWriteHandler({
-          sink,
-          snappy,
-          fingerprinter,
-          metrics: new ReceiverMetrics(registry),
-          limits: config.limits,
-          rawRetentionMs: config.retention.rawMs,
-        }),
-      },
+      remoteWriteRoute(config, registry, { sink, snappy, fingerprinter }),
     ],
     isReady: () => ready,
   })

@@ -3,8 +3,6 @@
  * HTTP receiver -> WAL sink -> WAL -> flusher -> embedded ClickHouse, and read-only SQL.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client'
-import { ReceiverMetrics } from '../adapter/metrics.js'
-import { remoteWriteHandler } from '../adapter/remote-write-handler.js'
 import type { Config } from '../config/config.js'
 import { startHttpServer, type Route, type RunningHttpServer } from '../http/server.js'
 import { RecentBatches } from '../ingester/recent-batches.js'
@@ -27,6 +25,7 @@ import { WriteAheadLog } from '../wal/write-ahead-log.js'
 import type { RunningRuler } from '../ruler/start.js'
 import { storeOptions } from './store-options.js'
 import { queryServiceFromConfig } from './query-wiring.js'
+import { remoteWriteRoute } from './remote-write-route.js'
 
 export interface RunningServe {
   address: { host: string; port: number }
@@ -75,18 +74,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
   const knownRequests = await sink.loadRequestIds()
   flusher.start()
   const routes: Route[] = [
-    {
-      method: 'post',
-      path: '/api/v1/write',
-      handler: remoteWriteHandler({
-        sink,
-        snappy,
-        fingerprinter,
-        metrics: new ReceiverMetrics(registry),
-        limits: config.limits,
-        rawRetentionMs: config.retention.rawMs,
-      }),
-    },
+    remoteWriteRoute(config, registry, { sink, snappy, fingerprinter }),
   ]
   if (config.sql.enabled) {
     const gateway = new SqlGateway({

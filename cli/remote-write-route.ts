@@ -1,0 +1,22 @@
+/** The remote-write endpoint as `serve` and `adapter` mount it: only the Sink differs. */
+import type { Registry } from 'prom-client'
+import { ReceiverMetrics } from '../adapter/metrics.js'
+import { remoteWriteHandler } from '../adapter/remote-write-handler.js'
+import type { Sink } from '../adapter/sink.js'
+import type { Config } from '../config/config.js'
+import type { Route } from '../http/server.js'
+import type { Fingerprinter } from '../proto/fingerprint.js'
+import type { SnappyCodec } from '../proto/snappy.js'
+
+export function remoteWriteRoute(config: Config, registry: Registry, parts: { sink: Sink; snappy: SnappyCodec; fingerprinter: Fingerprinter }): Route {
+  return {
+    method: 'post',
+    path: '/api/v1/write',
+    handler: remoteWriteHandler({
+      ...parts,
+      metrics: new ReceiverMetrics(registry),
+      limits: config.limits,
+      rawRetentionMs: config.retention.rawMs,
+    }),
+  }
+}
