@@ -124,7 +124,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
     logger,
     registry,
     routes,
-    // A log that failed a write refuses every append until a restart: not ready then.
+    // A log that failed a write refuses appends until it has reopened itself: not ready then.
     isReady: () => ready && wal.writable,
   })
   ready = true

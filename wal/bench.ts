@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { silentLogger } from '../observability/logger.js'
-import type { WalMetrics } from './metrics.js'
+import { noopWalMetrics, type WalMetrics } from './metrics.js'
 import { WriteAheadLog } from './write-ahead-log.js'
 
 export interface WalBenchFigure {
@@ -63,7 +63,7 @@ async function benchOne(
 ): Promise<WalBenchFigure> {
   const dir = await mkdtemp(join(parent, 'metrichouse-wal-bench-'))
   let fsyncs = 0
-  const metrics: WalMetrics = { observeFsync: () => void fsyncs++, observeAppends() {}, incCorruptRecords() {}, setSize() {} }
+  const metrics: WalMetrics = { ...noopWalMetrics, observeFsync: () => void fsyncs++ }
   const wal = await WriteAheadLog.open({ dir, fsync, logger: silentLogger, metrics, maxBytes: Number.MAX_SAFE_INTEGER })
   const payload = randomBytes(recordBytes)
   const latencies: number[] = []

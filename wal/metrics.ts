@@ -13,6 +13,8 @@ export interface WalMetrics {
   incCorruptRecords(): void
   /** Bytes and segment files currently on disk. */
   setSize(bytes: number, segments: number): void
+  /** The log reopened itself after a failed write. */
+  incReopens(): void
 }
 
 export const noopWalMetrics: WalMetrics = {
@@ -20,6 +22,7 @@ export const noopWalMetrics: WalMetrics = {
   observeAppends() {},
   incCorruptRecords() {},
   setSize() {},
+  incReopens() {},
 }
 
 /** Registers the WAL's metrics on the given registry (never the global default one). */
@@ -43,7 +46,12 @@ export function createWalMetrics(registry: Registry): WalMetrics {
   })
   const corrupt = new Counter({
     name: 'metrichouse_wal_corrupt_records_total',
-    help: 'Records or whole segments found unreadable (CRC mismatch, bad framing, I/O error) and skipped.',
+    help: 'Records or whole segments found unreadable (CRC mismatch, bad framing, a file that cannot be opened) and skipped.',
+    registers,
+  })
+  const reopens = new Counter({
+    name: 'metrichouse_wal_reopens_total',
+    help: 'Times the WAL reopened itself after a failed write or fsync (appends are refused in between).',
     registers,
   })
   const bytes = new Gauge({
@@ -63,6 +71,7 @@ export function createWalMetrics(registry: Registry): WalMetrics {
       appendedBytes.inc(b)
     },
     incCorruptRecords: () => corrupt.inc(),
+    incReopens: () => reopens.inc(),
     setSize: (b, s) => {
       bytes.set(b)
       segments.set(s)

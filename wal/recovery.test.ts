@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { RECORD_HEADER_BYTES } from './record.js'
 import { segmentFileName } from './segment.js'
 import { countingMetrics, makePayload, makeTempDir, payloadNumber, readAll, recordingLogger } from './test-fixtures.js'
@@ -15,6 +18,7 @@ afterEach(async () => {
   await tmp.remove()
 })
 
+const execFileAsync = promisify(execFile)
 const PAYLOAD = 60
 const FRAMED = RECORD_HEADER_BYTES + PAYLOAD
 
@@ -198,5 +202,40 @@ describe('failures while running', () => {
     expect(logger.lines.some((l) => l.level === 'error' && l.msg.includes('write failed'))).toBe(true)
     await wal.close().catch(() => {})
     await expectRecovered([0])
+  })
+})
+
+describe('self-healing', () => {
+  it('reopens itself after a failed write and keeps every acknowledged record in order', async () => {
+    const metrics = countingMetrics()
+    const wal = await WriteAheadLog.open({ dir: tmp.dir, logger: recordingLogger(), metrics, reopenDelayMs: 10 })
+    await wal.append(makePayload(0, PAYLOAD))
+    await (wal as unknown as { active: { close(): Promise<void> } }).active.close()
+    await expect(wal.append(makePayload(1, PAYLOAD))).rejects.toBeInstanceOf(WalUnavailableError)
+    expect(wal.writable).toBe(false)
+    await vi.waitFor(() => expect(wal.writable).toBe(true), { timeout: 5000 })
+    await wal.append(makePayload(2, PAYLOAD))
+    expect((await readAll(wal)).map((r) => payloadNumber(r.data))).toEqual([0, 2])
+    expect(metrics.reopens).toBe(1)
+    await wal.close()
+    await expectRecovered([0, 2])
+  })
+
+  it('neither skips a record nor stays broken when the process runs out of file descriptors', async () => {
+    const fixture = fileURLToPath(new URL('./fd-exhaustion.fixture.ts', import.meta.url))
+    const repoRoot = fileURLToPath(new URL('..', import.meta.url))
+    const { stdout } = await execFileAsync('bash', ['-c', `ulimit -n 200 && exec "$0" --import tsx "$1" "$2"`, process.execPath, fixture, tmp.dir], {
+      cwd: repoRoot,
+      timeout: 60_000,
+    })
+    const lines = stdout.trim().split('\n')
+    expect(lines[0]).toMatch(/^exhausted \d+$/)
+    expect(lines.slice(1)).toEqual([
+      'read failed WalUnavailableError',
+      'append failed WalUnavailableError',
+      'writable true',
+      'records 0,1,2,3,4,5,6,7,8,9,11',
+      'corrupt 0 reopens 1',
+    ])
   })
 })

@@ -63,8 +63,9 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
   }
 }
 
-export function countingMetrics(): WalMetrics & { fsyncs: number; appends: number; writes: number; corrupt: number } {
+export function countingMetrics(): WalMetrics & { fsyncs: number; appends: number; writes: number; corrupt: number; reopens: number } {
   const m = {
+    reopens: 0,
     fsyncs: 0,
     appends: 0,
     writes: 0,
@@ -75,6 +76,7 @@ export function countingMetrics(): WalMetrics & { fsyncs: number; appends: numbe
       m.writes++
     },
     incCorruptRecords: () => void m.corrupt++,
+    incReopens: () => void m.reopens++,
     setSize: () => {},
   }
   return m

@@ -34,6 +34,11 @@ export interface WalOptions {
   fsync?: boolean
   /** Wait this long before each write round to gather more appends. Default 0: batches form while an fsync runs. */
   groupCommitMaxDelayMs?: number
+  /**
+   * After a failed write the log reopens itself after this long, doubling up to 30 s while
+   * reopening fails. Default 1000 ms.
+   */
+  reopenDelayMs?: number
   logger?: Logger
   metrics?: WalMetrics
 }
@@ -76,6 +81,20 @@ interface Run {
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 const DEFAULT_MAX_BYTES = 2 * 1024 * 1024 * 1024
 const ID_FILE = 'wal-id'
+const MAX_REOPEN_DELAY_MS = 30_000
+
+/**
+ * Errors of the process or the machine, not of the bytes: too many open files, no memory, an
+ * interrupted or busy call, an I/O error that may pass. Reading a segment that fails with one
+ * of these is retried by the caller; treating it as corruption would skip acknowledged
+ * records (seen: 20,000 idle connections took every descriptor and a read skipped a record
+ * for EMFILE).
+ */
+const TRANSIENT_IO_CODES = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'EBUSY', 'EINTR', 'EIO', 'ENOSPC', 'EDQUOT', 'ETIMEDOUT'])
+
+export function isTransientIoError(err: unknown): boolean {
+  return TRANSIENT_IO_CODES.has((err as NodeJS.ErrnoException | undefined)?.code ?? '')
+}
 
 export class WriteAheadLog {
   private readonly dir: string
@@ -83,6 +102,7 @@ export class WriteAheadLog {
   private readonly maxBytes: number
   private readonly fsync: boolean
   private readonly delayMs: number
+  private readonly reopenDelayMs: number
   private readonly logger: Logger
   private readonly metrics: WalMetrics
 
@@ -104,6 +124,9 @@ export class WriteAheadLog {
   private flushing = false
   private flushDone: Promise<void> = Promise.resolve()
   private failure: Error | undefined
+  /** Pending self-reopen after a failed write, and how many attempts failed in a row. */
+  private reopenTimer: NodeJS.Timeout | undefined
+  private reopenFailures = 0
   private closed = false
   /** Set when a read found a bad record in the active segment: start a new one. */
   private rollBeforeNextWrite = false
@@ -122,6 +145,7 @@ export class WriteAheadLog {
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
     this.fsync = opts.fsync ?? true
     this.delayMs = opts.groupCommitMaxDelayMs ?? 0
+    this.reopenDelayMs = opts.reopenDelayMs ?? 1000
     this.logger = opts.logger ?? createJsonLogger('info', undefined, 'wal')
     this.metrics = opts.metrics ?? noopWalMetrics
     this.segments = segments
@@ -267,6 +291,10 @@ export class WriteAheadLog {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !this.segments.includes(seg)) {
           throw new WalPositionError(`write-ahead log: segment removed while reading`, pos)
         }
+        // Nothing is wrong with the bytes: the caller retries the same position later.
+        if (isTransientIoError(err)) {
+          throw new WalUnavailableError(`write-ahead log: cannot read segment ${segment} now: ${String(err)}`, { cause: err })
+        }
         stop = { kind: 'corrupt', offset: pos.offset, reason: `segment unreadable: ${String(err)}` }
       }
       if (stop.kind === 'limit') break
@@ -328,8 +356,7 @@ export class WriteAheadLog {
     return bytes
   }
 
-  /** Bytes of segment files on disk. */
-  /** False once a write or fsync failed: appends are refused until the log is reopened. */
+  /** False from a failed write or fsync until the log has reopened itself. */
   get writable(): boolean {
     return !this.closed && this.failure === undefined
   }
@@ -342,6 +369,7 @@ export class WriteAheadLog {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearTimeout(this.reopenTimer)
     while (this.flushing) await this.flushDone
     await this.active.close().catch((err: unknown) => {
       if (!this.failure) throw err // after a failed write the handle may be unusable already
@@ -392,6 +420,57 @@ export class WriteAheadLog {
     }
   }
 
+  private scheduleReopen(): void {
+    const delay = Math.min(MAX_REOPEN_DELAY_MS, this.reopenDelayMs * 2 ** Math.min(this.reopenFailures, 15))
+    this.reopenTimer = setTimeout(() => void this.reopen(), delay)
+    this.reopenTimer.unref()
+  }
+
+  /**
+   * Back to a known state after a failed write: the acknowledged records all lie before
+   * `durable`, so whatever the failed round left after it (in the active segment, or in a
+   * segment file it created) was never acknowledged and is cut off. A fresh handle, a
+   * truncate and an fdatasync re-read what the disk really holds (after a failed fsync the
+   * old handle's page cache cannot be trusted). Appends rejected meanwhile are retried by
+   * their senders; no record is lost or reordered.
+   */
+  private async reopen(): Promise<void> {
+    this.reopenTimer = undefined
+    if (this.closed || this.failure === undefined) return
+    while (this.flushing) await this.flushDone
+    try {
+      await this.active.close().catch(() => {})
+      await rm(join(this.dir, segmentFileName(this.durable.segment + 1)), { force: true })
+      const file = await open(join(this.dir, segmentFileName(this.durable.segment)), 'r+')
+      try {
+        await file.truncate(this.durable.offset)
+        await file.datasync()
+        await syncDir(this.dir)
+      } catch (err) {
+        await file.close().catch(() => {})
+        throw err
+      }
+      if (this.closed) {
+        await file.close()
+        return
+      }
+      this.active = file
+      const cause = this.failure
+      this.failure = undefined
+      this.reopenFailures = 0
+      this.metrics.incReopens()
+      this.logger.warn('wal: reopened after a failed write, accepting appends again', {
+        dir: this.dir,
+        end: formatPosition(this.durable),
+        failure: String(cause),
+      })
+    } catch (err) {
+      this.reopenFailures++
+      this.logger.error('wal: reopen failed, trying again', { dir: this.dir, attempts: this.reopenFailures, error: String(err) })
+      this.scheduleReopen()
+    }
+  }
+
   private planRuns(batch: PendingAppend[]): Run[] {
     const runs: Run[] = []
     let segment = this.durable.segment
@@ -433,6 +512,7 @@ export class WriteAheadLog {
             offset: run.offset,
             error: String(err),
           })
+          this.scheduleReopen()
         }
         const rejection = new WalUnavailableError(`write-ahead log: write failed`, { cause: error })
         for (const later of runs.slice(i)) {
@@ -486,6 +566,9 @@ function validateOptions(opts: WalOptions): void {
   }
   positive('segmentBytes', opts.segmentBytes)
   positive('maxBytes', opts.maxBytes)
+  if (opts.reopenDelayMs !== undefined && !(opts.reopenDelayMs >= 0)) {
+    throw new RangeError(`wal options: reopenDelayMs must be >= 0, got ${opts.reopenDelayMs}`)
+  }
   if (opts.groupCommitMaxDelayMs !== undefined && !(opts.groupCommitMaxDelayMs >= 0)) {
     throw new RangeError(`wal options: groupCommitMaxDelayMs must be >= 0, got ${opts.groupCommitMaxDelayMs}`)
   }
@@ -528,6 +611,7 @@ async function recoverLastSegment(
   try {
     file = await open(join(dir, segmentFileName(last.segment)), 'r+')
   } catch (err) {
+    if (isTransientIoError(err)) throw err
     report({ segment: last.segment, offset: 0 }, 'segment unreadable', { error: String(err) })
     return { kind: 'seal' }
   }
@@ -558,6 +642,7 @@ async function recoverLastSegment(
     return { kind: 'continue', file, size: stop.offset }
   } catch (err) {
     await file.close().catch(() => {})
+    if (isTransientIoError(err)) throw err
     report({ segment: last.segment, offset: 0 }, 'segment unreadable', { error: String(err) })
     return { kind: 'seal' }
   }
