@@ -58,9 +58,23 @@ export interface SeriesData {
   readonly stale?: ArrayLike<number>
 }
 
+/** The evaluation range of a whole query, in ms (start = end for an instant query). */
+export interface QueryRange {
+  readonly start: number
+  readonly end: number
+}
+
 /** Storage as the engine sees it. Implementations honour `signal` (the client went away). */
 export interface Querier {
   select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]>
+  /**
+   * Optional: one query's view of storage. The engine reads every selector of a query through
+   * the view it returns, so storage can fix per query what must not differ between selectors:
+   * the state of the store they see (one snapshot for all reads) and decisions taken from the
+   * whole query's range (which rollup tier answers). A view returns itself from `forQuery`, so
+   * a caller that evaluates one query in pieces (the results cache, day by day) scopes it once.
+   */
+  forQuery?(range: QueryRange): Querier
 }
 
 /** Metadata lookups of the HTTP API (/api/v1/series, /labels, /label/x/values). */

@@ -56,7 +56,7 @@ export function createEngine(options: EngineOptions = {}): PromQLEngine {
     const { signal, cleanup, timedOut } = deadline(opts.signal, cfg.timeoutMs)
     try {
       const ev = new Evaluator({
-        querier,
+        querier: querier.forQuery?.({ start, end }) ?? querier,
         lookbackDelta: opts.lookbackDelta ?? cfg.lookbackDelta,
         defaultSubqueryStep: cfg.defaultSubqueryStep,
         maxSamples: cfg.maxSamples,

@@ -20,10 +20,20 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client'
 import { RE2JS } from 're2js'
-import { PromQLCanceledError, PromQLExecutionError, type Labels, type LabelMatcher, type LabelQuerier, type Querier, type SelectHints, type SeriesData } from '../promql/api.js'
+import {
+  PromQLCanceledError,
+  PromQLExecutionError,
+  type Labels,
+  type LabelMatcher,
+  type LabelQuerier,
+  type Querier,
+  type QueryRange,
+  type SelectHints,
+  type SeriesData,
+} from '../promql/api.js'
 import type { Tier, TierSpan } from '../rollup/resolution.js'
 import { matcherSetsWhere, matchersWhere, pinnedMetricName } from './matcher-sql.js'
-import { rollupSql, type TierPlanner } from './tier-source.js'
+import { rollupSql, type PlanScope, type TierPlanner } from './tier-source.js'
 
 /** reinterpretAsUInt64 of Prometheus's stale marker NaN (0x7ff0000000000002). */
 export const STALE_MARKER_BITS = '9218868437227405314'
@@ -74,10 +84,27 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
     this.pushdown = { matchers: true, lastSample: true, ...options.pushdown }
   }
 
-  async select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]> {
+  select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]> {
+    return this.read(matchers, hints, undefined, signal)
+  }
+
+  /**
+   * One query's view (promql/api.ts `forQuery`): every selector plans its tiers from the
+   * whole query's range, at the instant the query started.
+   */
+  forQuery(range: QueryRange): Querier {
+    const scope = this.options.tiers?.scope(range)
+    const view: Querier = {
+      select: (matchers, hints, signal) => this.read(matchers, hints, scope, signal),
+      forQuery: () => view,
+    }
+    return view
+  }
+
+  private async read(matchers: readonly LabelMatcher[], hints: SelectHints, scope: PlanScope | undefined, signal?: AbortSignal): Promise<SeriesData[]> {
     const series = await this.resolveSeries(matchers, hints.start, signal)
     if (series.length === 0) return []
-    const spans: TierSpan[] = hints.rawOnly || !this.options.tiers ? [{ tier: 'raw', start: hints.start, end: hints.end }] : this.options.tiers.plan(hints)
+    const spans: TierSpan[] = hints.rawOnly || !this.options.tiers ? [{ tier: 'raw', start: hints.start, end: hints.end }] : this.options.tiers.plan(hints, scope)
     const lastOnly =
       spans.length === 1 && spans[0].tier === 'raw' && this.pushdown.lastSample && hints.step === 0 && hints.range === 0 && hints.end - hints.start <= hints.lookbackDelta
     const acc = new SeriesAccumulator(series)

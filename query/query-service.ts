@@ -94,9 +94,13 @@ export function createQueryService(opts: QueryServiceOptions): QueryService {
       registry: opts.registry,
       maxFreshnessMs: config.cache.maxFreshnessMs,
       lookbackDeltaMs: config.lookbackDeltaMs,
-      // The tier a step prefers is part of the key (Mimir/Thanos keep resolutions apart).
-      tierOf: (_from, _to, step) => (opts.querier?.tiers ? preferredTier(step) : 'raw'),
-      evaluate: (q, start, end, step, o) => opts.engine.rangeQuery(querier, q, start, end, step, o),
+      // The tier a step prefers is part of the key (Mimir/Thanos keep resolutions apart);
+      // a query shorter than rollup_min_range reads raw (query/tier-source.ts).
+      tierOf: (step, whole) => (opts.querier?.tiers && whole.end - whole.start >= config.rollupMinRangeMs ? preferredTier(step) : 'raw'),
+      evaluatorFor: (whole) => {
+        const view = querier.forQuery(whole)
+        return (q, start, end, step, o) => opts.engine.rangeQuery(view, q, start, end, step, o)
+      },
     })
     rangeQuery = cache.rangeQuery.bind(cache)
   }

@@ -58,7 +58,7 @@ describe.each(BACKENDS)('RangeQueryCache with the %s backend', (name, makeBacken
   function setup() {
     const r = recorder()
     const registry = new Registry()
-    const cache = new RangeQueryCache({ backend: makeBackend(), evaluate: r.evaluate, registry, lookbackDeltaMs: 300_000, now: () => NOW, maxFreshnessMs: 600_000 })
+    const cache = new RangeQueryCache({ backend: makeBackend(), evaluatorFor: () => r.evaluate, registry, lookbackDeltaMs: 300_000, now: () => NOW, maxFreshnessMs: 600_000 })
     const counter = async (metric: string) => (await registry.getSingleMetric(metric)?.get())?.values.reduce((n, v) => n + v.value, 0) ?? 0
     return { r, cache, counter }
   }
@@ -144,7 +144,7 @@ describe('a Redis that fails', () => {
     const broken = new Redis('redis://127.0.0.1:1/0', { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null })
     broken.on('error', () => {})
     const r = recorder()
-    const cache = new RangeQueryCache({ backend: new RedisCacheBackend(broken, { ttlMs: 1000, keyPrefix: 'x:' }), evaluate: r.evaluate, registry: new Registry(), lookbackDeltaMs: 300_000, now: () => NOW })
+    const cache = new RangeQueryCache({ backend: new RedisCacheBackend(broken, { ttlMs: 1000, keyPrefix: 'x:' }), evaluatorFor: () => r.evaluate, registry: new Registry(), lookbackDeltaMs: 300_000, now: () => NOW })
     const start = NOW - 2 * 3_600_000
     expect(await cache.rangeQuery('q', start, start + 3_600_000, 60_000)).toEqual(await directAnswer(start, start + 3_600_000, 60_000))
     broken.disconnect()

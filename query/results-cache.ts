@@ -6,7 +6,10 @@
  *   depend on the rest of the range — except through `@ start()`/`@ end()`, which is why
  *   queries with `@` are not cached (see `cacheable`).
  * - The key of a day is (query, step, day, start % step, resolution tier, lookback delta):
- *   two dashboards whose ranges are shifted by a multiple of the step share entries.
+ *   two dashboards whose ranges are shifted by a multiple of the step share entries. The
+ *   tier is decided from the whole query (a day of a month-long query reads rollups, the
+ *   same day within a one-hour query reads raw), and so are the pieces' reads: they are
+ *   evaluated by one evaluator per query (`evaluatorFor`).
  * - A day's entry holds extents: [from, to] spans of that day already evaluated. A request
  *   evaluates only the gaps between extents and stores the merged extent back.
  * - The freshest minutes (`maxFreshnessMs`, data may still arrive) are never stored, nor
@@ -16,7 +19,7 @@
  */
 import { createHash } from 'node:crypto'
 import { Counter, type Registry } from 'prom-client'
-import type { Point, QueryOptions, QueryResult } from '../promql/api.js'
+import type { Point, QueryOptions, QueryRange, QueryResult } from '../promql/api.js'
 
 const DAY_MS = 86_400_000
 
@@ -39,14 +42,19 @@ export type RangeEvaluator = (query: string, start: number, end: number, step: n
 
 export interface RangeQueryCacheOptions {
   backend: CacheBackend
-  evaluate: RangeEvaluator
+  /**
+   * The evaluator of one whole query; every piece of the query is evaluated by it, so the
+   * pieces share what it fixes per query (the querier's view: the rollup tier decided from
+   * the whole range, one state of the store).
+   */
+  evaluatorFor: (whole: QueryRange) => RangeEvaluator
   registry: Registry
   /** Points newer than now - this are computed every time (default 10 minutes). */
   maxFreshnessMs?: number
   /** The engine's default lookback delta, part of the key. */
   lookbackDeltaMs: number
-  /** The resolution tier a sub-range reads, part of the key (default 'raw'). */
-  tierOf?: (start: number, end: number, step: number) => string
+  /** The resolution tier the query reads, decided from the whole query: part of the key (default 'raw'). */
+  tierOf?: (step: number, whole: QueryRange) => string
   now?: () => number
 }
 
@@ -82,8 +90,11 @@ export class RangeQueryCache {
 
   async rangeQuery(query: string, start: number, end: number, step: number, opts: QueryOptions = {}): Promise<QueryResult> {
     const lookback = opts.lookbackDelta ?? this.opts.lookbackDeltaMs
+    const whole = { start, end }
+    const evaluate = this.opts.evaluatorFor(whole)
     const newestCacheable = this.now() - this.maxFreshnessMs
-    if (!cacheable(query) || start > newestCacheable) return this.opts.evaluate(query, start, end, step, opts)
+    if (!cacheable(query) || start > newestCacheable) return evaluate(query, start, end, step, opts)
+    const tier = this.opts.tierOf?.(step, whole) ?? 'raw'
     // Last point on the grid that may be cached.
     const cachedEnd = Math.min(end, start + Math.floor((newestCacheable - start) / step) * step)
     const days: { key: string; from: number; to: number }[] = []
@@ -91,7 +102,6 @@ export class RangeQueryCache {
       const from = Math.max(start, start + Math.ceil((dayStart - start) / step) * step)
       const to = Math.min(cachedEnd, start + Math.floor((dayStart + DAY_MS - 1 - start) / step) * step)
       if (from > to) continue
-      const tier = this.opts.tierOf?.(from, to, step) ?? 'raw'
       // Hashed: the query text may be long, and Redis keys are better short.
       const key = createHash('sha256')
         .update(JSON.stringify(['range', query, step, dayStart / DAY_MS, ((start % step) + step) % step, tier, lookback]))
@@ -109,13 +119,13 @@ export class RangeQueryCache {
       if (gaps.length === 0) this.hits.inc({ backend: this.opts.backend.name })
       else this.misses.inc({ backend: this.opts.backend.name })
       const fresh: Extent[] = []
-      for (const [from, to] of gaps) fresh.push(toExtent(await this.opts.evaluate(query, from, to, step, opts), from, to))
+      for (const [from, to] of gaps) fresh.push(toExtent(await evaluate(query, from, to, step, opts), from, to))
       if (fresh.length > 0) writes.push({ key: day.key, value: encodeExtents(mergeExtents([...extents, ...fresh], step)) })
       pieces.push(...slice([...extents, ...fresh], day.from, day.to))
     }
     if (cachedEnd < end) {
       const from = cachedEnd + step
-      pieces.push(toExtent(await this.opts.evaluate(query, from, end, step, opts), from, end))
+      pieces.push(toExtent(await evaluate(query, from, end, step, opts), from, end))
     }
     if (writes.length > 0) await this.opts.backend.setMany(writes).catch(() => {})
     return combine(pieces)

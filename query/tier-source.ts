@@ -22,7 +22,7 @@
  *
  * Every table name and SQL fragment here is fixed text; user values arrive as parameters.
  */
-import type { SelectHints } from '../promql/api.js'
+import type { QueryRange, SelectHints } from '../promql/api.js'
 import { resolveTiers, type Tier, type TierRetentions, type TierSpan } from '../rollup/resolution.js'
 
 const ROLLUP_TABLES: Record<Exclude<Tier, 'raw'>, string> = { '1m': 'samples_1m', '1h': 'samples_1h' }
@@ -36,8 +36,23 @@ export function needsRaw(hints: SelectHints): boolean {
   return !ROLLUP_EXACT.has(hints.func)
 }
 
+/** What one query fixes for all its selectors: its whole range and the instant it plans at. */
+export interface PlanScope {
+  readonly range: QueryRange
+  readonly now: number
+}
+
 export interface TierPlanner {
-  plan(hints: SelectHints): TierSpan[]
+  /**
+   * The tier spans of one selector. With `scope`, the choice between raw and rollups is
+   * taken from the whole query's range, not the selector's piece of it (the results cache
+   * evaluates a long query day by day, and each day alone is shorter than minRollupRangeMs),
+   * and every selector of the query plans at the same `now`, so none sees an hour from raw
+   * that another sees from a tier.
+   */
+  plan(hints: SelectHints, scope?: PlanScope): TierSpan[]
+  /** The scope of one query starting now. */
+  scope(range: QueryRange): PlanScope
 }
 
 export interface TierPlannerOptions {
@@ -54,10 +69,12 @@ export function rollupTierPlanner(opts: TierPlannerOptions): TierPlanner {
   const now = opts.now ?? Date.now
   const minRange = opts.minRollupRangeMs ?? 0
   return {
-    plan(hints) {
-      const t = now()
+    scope: (range) => ({ range, now: now() }),
+    plan(hints, scope) {
+      const t = scope?.now ?? now()
       if (hints.rawOnly || hints.step === 0) return [{ tier: 'raw', start: hints.start, end: hints.end }]
-      if (hints.end - hints.start < minRange && hints.start >= t - opts.retention.rawMs) return [{ tier: 'raw', start: hints.start, end: hints.end }]
+      const reach = Math.max(hints.end - hints.start, scope ? scope.range.end - scope.range.start + hints.range : 0)
+      if (reach < minRange && hints.start >= t - opts.retention.rawMs) return [{ tier: 'raw', start: hints.start, end: hints.end }]
       // Raw still holds the whole range: a function rollups cannot answer reads it.
       if (needsRaw(hints) && hints.start >= t - opts.retention.rawMs) return [{ tier: 'raw', start: hints.start, end: hints.end }]
       return resolveTiers({ start: hints.start, end: hints.end, step: hints.step, range: hints.range, now: t, retention: opts.retention })
