@@ -26,7 +26,7 @@ import { refreshRollupsNow } from '../rollup/refresh.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
 import { migrate } from '../store/schema.js'
-import { fleetSampleCount, makeFleet, remoteWriteFleet, SCRAPE_MS } from '../test/fleet.js'
+import { fleetAsLoadSeries, fleetSampleCount, makeFleet, remoteWriteFleet, SCRAPE_MS } from '../test/fleet.js'
 import { Metrichouse } from '../test/peers/metrichouse.js'
 import { startPrometheus } from '../test/peers/prometheus.js'
 
@@ -145,14 +145,7 @@ export async function benchQuery(opts: QueryBenchOptions = {}): Promise<QueryBen
     log(`query: ${month.length} series x ${days} d (10-minute samples) = ${fleetSampleCount(month)} samples into an embedded store`)
     const t1 = performance.now()
     const loader = await SeriesLoader.create(new ClickHouseSampleStore(store.insertRaw))
-    await loader.load(
-      month.map((s) => ({
-        labels: Object.fromEntries(s.labels.map((l) => [l.name, l.value])),
-        timestamps: s.samples.map((x) => x.timestampMs),
-        values: s.samples.map((x) => x.value),
-        stale: s.samples.map((x) => (x.nanBits === undefined ? 0 : 1)),
-      })),
-    )
+    await loader.load(fleetAsLoadSeries(month))
     result.loadSeconds.month = (performance.now() - t1) / 1000
     const t2 = performance.now()
     await refreshRollupsNow(store.readWrite, 1000)

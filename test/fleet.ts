@@ -9,6 +9,7 @@
 import { encodeWriteRequestV1 } from '../proto/encode-v1.js'
 import type { Label, Sample } from '../proto/types.js'
 import type { SnappyCodec } from '../proto/snappy.js'
+import type { LoadSeries } from '../query/series-loader.js'
 import { prng } from './prng.js'
 
 export const STALE_NAN_BITS = 0x7ff0000000000002n
@@ -128,4 +129,14 @@ export async function remoteWriteFleet(
 
 export function fleetSampleCount(fleet: readonly FleetSeries[]): number {
   return fleet.reduce((n, s) => n + s.samples.length, 0)
+}
+
+/** The fleet as SeriesLoader takes it (query/series-loader.ts), stale markers flagged. */
+export function fleetAsLoadSeries(fleet: readonly FleetSeries[]): LoadSeries[] {
+  return fleet.map((s) => ({
+    labels: Object.fromEntries(s.labels.map((l) => [l.name, l.value])),
+    timestamps: s.samples.map((x) => x.timestampMs),
+    values: s.samples.map((x) => x.value),
+    stale: s.samples.map((x) => (x.nanBits === STALE_NAN_BITS ? 1 : 0)),
+  }))
 }

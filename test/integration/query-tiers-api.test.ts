@@ -22,7 +22,7 @@ import { rollupsCompleteUntil } from '../../rollup/resolution.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
 import { migrate } from '../../store/schema.js'
-import { makeFleet } from '../fleet.js'
+import { fleetAsLoadSeries, makeFleet } from '../fleet.js'
 import { metricValues } from './server.js'
 
 const HOUR = 3_600_000
@@ -48,14 +48,7 @@ beforeAll(async () => {
   const first = START - 2 * HOUR + 7_000
   const fleet = makeFleet({ pools: 3, hostsPerPool: 2, start: first, samplesPerSeries: Math.floor((END - first) / 60_000) + 1, intervalMs: 60_000 })
   const loader = await SeriesLoader.create(new ClickHouseSampleStore(store.insertRaw))
-  await loader.load(
-    fleet.map((s) => ({
-      labels: Object.fromEntries(s.labels.map((l) => [l.name, l.value])),
-      timestamps: s.samples.map((x) => x.timestampMs),
-      values: s.samples.map((x) => x.value),
-      stale: s.samples.map((x) => (x.nanBits === undefined ? 0 : 1)),
-    })),
-  )
+  await loader.load(fleetAsLoadSeries(fleet))
   await refreshRollupsNow(store.readWrite)
   // The configuration's defaults: cache on, rollup_min_range 24h.
   const config = loadConfig({ flags: { 'data-dir': dir }, env: {} })

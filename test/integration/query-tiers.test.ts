@@ -17,7 +17,7 @@ import { rollupsCompleteUntil, type Tier } from '../../rollup/resolution.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
 import { migrate } from '../../store/schema.js'
-import { makeFleet } from '../fleet.js'
+import { fleetAsLoadSeries, makeFleet } from '../fleet.js'
 
 const HOUR = 3_600_000
 const NOW = Date.now()
@@ -38,14 +38,7 @@ beforeAll(async () => {
   await migrate(store.readWrite, { rawRetentionMs: RETENTION.rawMs })
   const fleet = makeFleet({ pools: 3, hostsPerPool: 2, start: FROM - 10 * 60_000, samplesPerSeries: (3 * HOUR + 20 * 60_000) / 15_000 })
   const loader = await SeriesLoader.create(new ClickHouseSampleStore(store.insertRaw))
-  await loader.load(
-    fleet.map((s) => ({
-      labels: Object.fromEntries(s.labels.map((l) => [l.name, l.value])),
-      timestamps: s.samples.map((x) => x.timestampMs),
-      values: s.samples.map((x) => x.value),
-      stale: s.samples.map((x) => (x.nanBits === 0x7ff0000000000002n ? 1 : 0)),
-    })),
-  )
+  await loader.load(fleetAsLoadSeries(fleet))
   await refreshRollupsNow(store.readWrite)
   raw = new ClickHouseQuerier(store.readOnly)
   tiered = new ClickHouseQuerier(store.readOnly, {
