@@ -1,5 +1,5 @@
 /** `metrichouse rules compile FILES...`: per rule, the tables and tiers read and the SQL (rules-compiler/compile.ts). */
-import { parseToolArgs, UsageError } from './rules.js'
+import { parseToolArgs, UsageError } from './rules-args.js'
 
 export async function rulesCompile(argv: string[]): Promise<number> {
   const { values, positionals } = parseToolArgs(argv, { format: { type: 'string' } })

@@ -5,8 +5,8 @@
  * be read), and `--junit FILE` for CI systems.
  */
 import { accessSync, constants, writeFileSync } from 'node:fs'
-import type { RuleTestStorage } from '../rules-compiler/unit-tests.js'
-import { parseToolArgs, UsageError } from './rules.js'
+import type { RuleTestStorage } from '../rules-test/unit-tests.js'
+import { parseToolArgs, UsageError } from './rules-args.js'
 
 export async function rulesTest(argv: string[]): Promise<number> {
   const { values, positionals } = parseToolArgs(argv, { junit: { type: 'string' }, run: { type: 'string' }, storage: { type: 'string' } })
@@ -31,7 +31,7 @@ export async function rulesTest(argv: string[]): Promise<number> {
       return 2
     }
   }
-  const { junitReport } = await import('../rules-compiler/junit.js')
+  const { junitReport } = await import('../rules-test/junit.js')
   // The real storage path by default: an embedded ClickHouse, written and read as in production.
   const storage = storageKind === 'clickhouse' ? await (await import('../query/promqltest-storage.js')).ClickHouseTestStorage.open() : undefined
   let outcome: Awaited<ReturnType<typeof runAll>>
@@ -45,7 +45,7 @@ export async function rulesTest(argv: string[]): Promise<number> {
 }
 
 async function runAll(files: readonly string[], filter: RegExp | undefined, storage: RuleTestStorage | undefined) {
-  const { runTestFile } = await import('../rules-compiler/unit-tests.js')
+  const { runTestFile } = await import('../rules-test/unit-tests.js')
   const results = []
   let failed = false
   for (const file of files) {

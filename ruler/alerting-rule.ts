@@ -13,8 +13,8 @@
  * own queries.
  */
 import type { Labels } from '../promql/api.js'
-import { AlertTemplate, TemplateExecError } from '../rules-compiler/template/expand.js'
-import { querySample } from '../rules-compiler/template/functions.js'
+import { AlertTemplate, TemplateExecError } from '../template/expand.js'
+import { querySample } from '../template/functions.js'
 import { labelsKey, type InstantSample, type OutputSample, type PostableAlert } from './types.js'
 
 export type AlertState = 'inactive' | 'pending' | 'firing'

@@ -9,7 +9,7 @@ import { canCarry, outputLabels } from './output-labels.js'
 import type { Severity, SourcePos } from './problem.js'
 import { parseRuleExpr, typeOf, walk, type Expr } from './promql.js'
 import type { LocatedText, RuleDefinition } from './rule-file.js'
-import { AlertTemplate, TemplateExecError, TemplateParseError } from './template/expand.js'
+import { AlertTemplate, TemplateExecError, TemplateParseError } from '../template/expand.js'
 
 export interface Finding {
   check: string

@@ -27,7 +27,7 @@ import { RuleManager } from '../ruler/manager.js'
 import { RulerMetrics } from '../ruler/metrics.js'
 import { labelsKey, type OutputSample, type SampleWriter } from '../ruler/types.js'
 import type { Querier } from '../promql/api.js'
-import { formatDuration, parseDuration } from './duration.js'
+import { formatDuration, parseDuration } from '../rules-compiler/duration.js'
 
 export interface TestCaseResult {
   name: string

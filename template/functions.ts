@@ -4,7 +4,7 @@
  * output formats. `query` is injected: the ruler runs PromQL, the linter returns no samples.
  */
 import { RE2JS } from 're2js'
-import { parseDuration } from '../duration.js'
+import { parseDuration } from '../promql/lexer.js'
 import { formatFloatE, formatFloatF, formatFloatG, quoteGo } from './go-format.js'
 import { GoMap, GoStruct, GoTime, TemplateExecError, printValue, truth, typeName, type GoFunction, type GoValue } from './exec.js'
 

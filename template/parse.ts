@@ -277,22 +277,47 @@ export interface ParseOptions {
   predeclared?: readonly string[]
 }
 
-export function parseTemplate(src: string, options: ParseOptions): ParsedTemplate {
-  const parts = split(src)
-  const defines = new Map<string, Node[]>()
-  let index = 0
-  // Variable scopes: Go resets them per template definition and pops them at {{end}}.
-  let scopes: string[][] = [['$', ...(options.predeclared ?? [])]]
+type ListEnd = { list: Node[]; stop: 'end' | 'else' | 'eof'; stopPart?: { toks: Token[]; pos: number } }
 
-  const lookupVar = (name: string, pos: number) => {
-    if (!scopes.some((s) => s.includes(name))) throw new TemplateParseError(`undefined variable "${name}"`, pos)
+/** Parses one template text; throws TemplateParseError. */
+export function parseTemplate(src: string, options: ParseOptions): ParsedTemplate {
+  return new TemplateParser(src, options).parse()
+}
+
+/**
+ * Recursive descent over the split text and actions, one method per construct. `index` walks
+ * the parts; `scopes` holds the declared variables, as Go's parser does for its checks.
+ */
+export class TemplateParser {
+  private readonly parts: (string | RawAction)[]
+  private readonly defines = new Map<string, Node[]>()
+  private index = 0
+  // Variable scopes: Go resets them per template definition and pops them at {{end}}.
+  private scopes: string[][]
+
+  constructor(
+    private readonly src: string,
+    private readonly options: ParseOptions,
+  ) {
+    this.parts = split(src)
+    this.scopes = [['$', ...(options.predeclared ?? [])]]
   }
 
-  type Stop = 'end' | 'else' | 'eof'
-  const parseList = (inRange: boolean): { list: Node[]; stop: Stop; stopPart?: { toks: Token[]; pos: number } } => {
+  parse(): ParsedTemplate {
+    const top = this.parseList(false)
+    if (top.stop === 'end') throw new TemplateParseError('unexpected {{end}}', this.src.length)
+    if (top.stop === 'else') throw new TemplateParseError('unexpected {{else}}', top.stopPart!.pos)
+    return { root: top.list, defines: this.defines }
+  }
+
+  private lookupVar(name: string, pos: number): void {
+    if (!this.scopes.some((s) => s.includes(name))) throw new TemplateParseError(`undefined variable "${name}"`, pos)
+  }
+
+  private parseList(inRange: boolean): ListEnd {
     const list: Node[] = []
-    while (index < parts.length) {
-      const part = parts[index++]!
+    while (this.index < this.parts.length) {
+      const part = this.parts[this.index++]!
       if (typeof part === 'string') {
         list.push({ kind: 'text', text: part })
         continue
@@ -311,7 +336,7 @@ export function parseTemplate(src: string, options: ParseOptions): ParsedTemplat
           case 'if':
           case 'with':
           case 'range':
-            list.push(parseControl(head.v, rest, head.pos, inRange))
+            list.push(this.parseControl(head.v, rest, head.pos, inRange))
             continue
           case 'break':
           case 'continue':
@@ -322,62 +347,62 @@ export function parseTemplate(src: string, options: ParseOptions): ParsedTemplat
           case 'block': {
             const nameTok = rest[0]
             if (nameTok === undefined || nameTok.t !== 'string') throw new TemplateParseError(`unexpected token in ${head.v} clause`, head.pos)
-            const pipe = rest.length > 1 ? parsePipe(rest.slice(1), nameTok.pos, false) : undefined
+            const pipe = rest.length > 1 ? this.parsePipe(rest.slice(1), nameTok.pos) : undefined
             list.push({ kind: 'template', name: nameTok.v, pipe, pos: head.pos })
             if (head.v === 'block') {
-              const saved = scopes
-              scopes = [['$']]
-              const body = parseList(false)
-              scopes = saved
-              if (body.stop !== 'end') throw new TemplateParseError('unexpected EOF', src.length)
-              defines.set(nameTok.v, body.list)
+              const saved = this.scopes
+              this.scopes = [['$']]
+              const body = this.parseList(false)
+              this.scopes = saved
+              if (body.stop !== 'end') throw new TemplateParseError('unexpected EOF', this.src.length)
+              this.defines.set(nameTok.v, body.list)
             }
             continue
           }
           case 'define': {
             const nameTok = rest[0]
             if (nameTok === undefined || nameTok.t !== 'string' || rest.length !== 1) throw new TemplateParseError('unexpected token in define clause', head.pos)
-            const saved = scopes
-            scopes = [['$']]
-            const body = parseList(false)
-            scopes = saved
-            if (body.stop !== 'end') throw new TemplateParseError('unexpected EOF', src.length)
-            defines.set(nameTok.v, body.list)
+            const saved = this.scopes
+            this.scopes = [['$']]
+            const body = this.parseList(false)
+            this.scopes = saved
+            if (body.stop !== 'end') throw new TemplateParseError('unexpected EOF', this.src.length)
+            this.defines.set(nameTok.v, body.list)
             continue
           }
         }
       }
-      list.push({ kind: 'action', pipe: parsePipe(toks, part.pos, true), pos: part.pos })
+      list.push({ kind: 'action', pipe: this.parsePipe(toks, part.pos), pos: part.pos })
     }
     return { list, stop: 'eof' }
   }
 
-  const parseControl = (kind: 'if' | 'with' | 'range', toks: Token[], pos: number, inRange: boolean): Node => {
-    scopes.push([])
-    const pipe = parsePipe(toks, pos, false, kind === 'range')
-    const body = parseList(kind === 'range' || inRange)
+  private parseControl(kind: 'if' | 'with' | 'range', toks: Token[], pos: number, inRange: boolean): Node {
+    this.scopes.push([])
+    const pipe = this.parsePipe(toks, pos, kind === 'range')
+    const body = this.parseList(kind === 'range' || inRange)
     let elseList: Node[] | undefined
-    if (body.stop === 'eof') throw new TemplateParseError(`unexpected EOF`, src.length)
+    if (body.stop === 'eof') throw new TemplateParseError(`unexpected EOF`, this.src.length)
     if (body.stop === 'else') {
       const elseToks = body.stopPart!.toks
-      scopes.pop()
-      scopes.push([])
+      this.scopes.pop()
+      this.scopes.push([])
       if (elseToks.length > 0 && elseToks[0]!.t === 'ident' && (elseToks[0] as { v: string }).v === kind && kind !== 'range') {
         // {{else if ...}} / {{else with ...}}: a nested control that consumes the one {{end}}.
-        elseList = [parseControl(kind, elseToks.slice(1), elseToks[0]!.pos, inRange)]
-        scopes.pop()
+        elseList = [this.parseControl(kind, elseToks.slice(1), elseToks[0]!.pos, inRange)]
+        this.scopes.pop()
         return { kind, pipe, list: body.list, elseList, pos } as Node
       }
       if (elseToks.length > 0) throw new TemplateParseError('unexpected token in else', elseToks[0]!.pos)
-      const rest = parseList(inRange)
-      if (rest.stop !== 'end') throw new TemplateParseError(rest.stop === 'eof' ? 'unexpected EOF' : 'expected end; found else', src.length)
+      const rest = this.parseList(inRange)
+      if (rest.stop !== 'end') throw new TemplateParseError(rest.stop === 'eof' ? 'unexpected EOF' : 'expected end; found else', this.src.length)
       elseList = rest.list
     }
-    scopes.pop()
+    this.scopes.pop()
     return { kind, pipe, list: body.list, elseList, pos } as Node
   }
 
-  const parsePipe = (toks: Token[], pos: number, allowDecl: boolean, rangeDecl = false): Pipe => {
+  private parsePipe(toks: Token[], pos: number, rangeDecl = false): Pipe {
     let k = 0
     const decl: string[] = []
     let assign = false
@@ -388,12 +413,11 @@ export function parseTemplate(src: string, options: ParseOptions): ParsedTemplat
       if (vars.length > (rangeDecl ? 2 : 1)) throw new TemplateParseError('too many declarations', pos)
       assign = (toks[declEnd] as { v: string }).v === '='
       for (const v of vars) {
-        if (assign) lookupVar(v.v, v.pos)
+        if (assign) this.lookupVar(v.v, v.pos)
         decl.push(v.v)
       }
       k = declEnd + 1
     }
-    void allowDecl
     const cmds: Command[] = []
     let cur: Arg[] = []
     let curPos = toks[k]?.pos ?? pos
@@ -410,13 +434,13 @@ export function parseTemplate(src: string, options: ParseOptions): ParsedTemplat
         curPos = toks[k]?.pos ?? t.pos
         continue
       }
-      const [arg, next] = parseArg(toks, k)
+      const [arg, next] = this.parseArg(toks, k)
       cur.push(arg)
       k = next
     }
     endCommand(pos)
     // A declared variable is visible after the pipeline (Go adds it to the scope then).
-    if (!assign) for (const d of decl) scopes[scopes.length - 1]!.push(d)
+    if (!assign) for (const d of decl) this.scopes[this.scopes.length - 1]!.push(d)
     for (let c = 1; c < cmds.length; c++) {
       const first = cmds[c]!.args[0]!
       if (first.kind !== 'identifier' && first.kind !== 'field' && first.kind !== 'variable' && first.kind !== 'pipe') {
@@ -426,7 +450,7 @@ export function parseTemplate(src: string, options: ParseOptions): ParsedTemplat
     return { decl, assign, cmds, pos }
   }
 
-  const parseArg = (toks: Token[], k: number): [Arg, number] => {
+  private parseArg(toks: Token[], k: number): [Arg, number] {
     const t = toks[k]!
     switch (t.t) {
       case 'dot':
@@ -441,7 +465,7 @@ export function parseTemplate(src: string, options: ParseOptions): ParsedTemplat
         return [{ kind: 'field', chain }, j]
       }
       case 'var': {
-        lookupVar(t.v, t.pos)
+        this.lookupVar(t.v, t.pos)
         const chain: string[] = []
         let j = k + 1
         let end = t.pos + t.v.length
@@ -463,7 +487,7 @@ export function parseTemplate(src: string, options: ParseOptions): ParsedTemplat
         if (t.v === 'true' || t.v === 'false') return [{ kind: 'bool', value: t.v === 'true' }, k + 1]
         if (t.v === 'nil') return [{ kind: 'nil' }, k + 1]
         if (KEYWORDS.has(t.v)) throw new TemplateParseError(`unexpected <${t.v}> in command`, t.pos)
-        if (!options.functions.has(t.v)) throw new TemplateParseError(`function "${t.v}" not defined`, t.pos)
+        if (!this.options.functions.has(t.v)) throw new TemplateParseError(`function "${t.v}" not defined`, t.pos)
         return [{ kind: 'identifier', name: t.v }, k + 1]
       case 'punct': {
         if (t.v !== '(') throw new TemplateParseError(`unexpected "${t.v}" in operand`, t.pos)
@@ -476,7 +500,7 @@ export function parseTemplate(src: string, options: ParseOptions): ParsedTemplat
         }
         if (j >= toks.length) throw new TemplateParseError('unclosed left paren', t.pos)
         if (j === k + 1) throw new TemplateParseError('missing value for parenthesized pipeline', t.pos)
-        const pipe = parsePipe(toks.slice(k + 1, j), t.pos, true)
+        const pipe = this.parsePipe(toks.slice(k + 1, j), t.pos)
         const chain: string[] = []
         let n = j + 1
         while (n < toks.length && toks[n]!.t === 'field' && toks[n]!.pos === toks[n - 1]!.pos + (n === j + 1 ? 1 : (toks[n - 1] as { v: string }).v.length + 1)) {
@@ -487,9 +511,4 @@ export function parseTemplate(src: string, options: ParseOptions): ParsedTemplat
       }
     }
   }
-
-  const top = parseList(false)
-  if (top.stop === 'end') throw new TemplateParseError('unexpected {{end}}', src.length)
-  if (top.stop === 'else') throw new TemplateParseError('unexpected {{else}}', top.stopPart!.pos)
-  return { root: top.list, defines }
 }

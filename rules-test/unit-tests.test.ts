@@ -174,7 +174,7 @@ describe("kubernetes-mixin's own rule tests", () => {
   // The mixin's tests read ../prometheus_{rules,alerts}.yaml: render them from kube-prometheus's manifest.
   const root = join(dir, 'k8s')
   mkdirSync(join(root, 'tests'), { recursive: true })
-  const manifest = new URL('./testdata/kube-prometheus/kubernetesControlPlane-prometheusRule.yaml', import.meta.url).pathname
+  const manifest = new URL('../rules-compiler/testdata/kube-prometheus/kubernetesControlPlane-prometheusRule.yaml', import.meta.url).pathname
   const spec = (parse(readFileSync(manifest, 'utf8')) as { spec: { groups: { name: string; rules: { alert?: string; record?: string }[] }[] } }).spec
   const pick = (key: 'alert' | 'record') => ({ groups: spec.groups.map((g) => ({ ...g, rules: g.rules.filter((r) => r[key]) })).filter((g) => g.rules.length > 0) })
   writeFileSync(join(root, 'prometheus_alerts.yaml'), stringify(pick('alert')))

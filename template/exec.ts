@@ -83,52 +83,82 @@ class Control {
 
 const MAX_DEPTH = 100_000
 
+/** Runs a parsed template with `dot` and the predeclared variables; throws TemplateExecError. */
 export function executeTemplate(tpl: ParsedTemplate, dot: GoValue, functions: FunctionTable, predeclared: Record<string, GoValue> = {}): string {
-  let out = ''
-  let steps = 0
-  const fail = (msg: string): never => {
+  return new TemplateExecutor(tpl, functions).execute(dot, predeclared)
+}
+
+/** Variable scopes, innermost last: Go pushes one per control structure. */
+type Scopes = Map<string, GoValue>[]
+
+/** A tree walker, one method per node and argument kind, writing into `out` with a step budget. */
+export class TemplateExecutor {
+  private out = ''
+  private steps = 0
+
+  constructor(
+    private readonly tpl: ParsedTemplate,
+    private readonly functions: FunctionTable,
+  ) {}
+
+  execute(dot: GoValue, predeclared: Record<string, GoValue> = {}): string {
+    this.out = ''
+    this.steps = 0
+    const scope = new Map<string, GoValue>([['$', dot]])
+    for (const [k, v] of Object.entries(predeclared)) scope.set(k, v)
+    try {
+      this.run(this.tpl.root, dot, [scope])
+    } catch (err) {
+      if (!(err instanceof Control)) throw err
+    }
+    return this.out
+  }
+
+  private fail(msg: string): never {
     throw new TemplateExecError(msg)
   }
 
-  const field = (v: GoValue, name: string): GoValue => {
+  private field(v: GoValue, name: string): GoValue {
     if (v instanceof GoMap) return v.entries[name] ?? '' // missingkey=zero on map[string]string
     if (v instanceof GoStruct) {
       if (name in v.fields) return v.fields[name]!
-      return fail(`can't evaluate field ${name} in type ${v.typeName}`)
+      return this.fail(`can't evaluate field ${name} in type ${v.typeName}`)
     }
-    if (v === null) return fail(`nil pointer evaluating interface {}.${name}`)
-    return fail(`can't evaluate field ${name} in type ${typeName(v)}`)
+    if (v === null) return this.fail(`nil pointer evaluating interface {}.${name}`)
+    return this.fail(`can't evaluate field ${name} in type ${typeName(v)}`)
   }
-  const chainOf = (v: GoValue, chain: readonly string[]) => chain.reduce(field, v)
+  private chainOf(v: GoValue, chain: readonly string[]): GoValue {
+    return chain.reduce((acc, name) => this.field(acc, name), v)
+  }
 
-  const run = (list: readonly Node[], dotV: GoValue, vars: Map<string, GoValue>[]): void => {
+  private run(list: readonly Node[], dotV: GoValue, vars: Scopes): void {
     for (const node of list) {
-      if (++steps > MAX_DEPTH) fail('template too expensive: over 100000 steps')
+      if (++this.steps > MAX_DEPTH) this.fail('template too expensive: over 100000 steps')
       switch (node.kind) {
         case 'text':
-          out += node.text
+          this.out += node.text
           break
         case 'action': {
-          const v = evalPipe(node.pipe, dotV, vars)
-          if (node.pipe.decl.length === 0) out += v === null ? '<no value>' : printValue(v)
+          const v = this.evalPipe(node.pipe, dotV, vars)
+          if (node.pipe.decl.length === 0) this.out += v === null ? '<no value>' : printValue(v)
           break
         }
         case 'if':
         case 'with': {
           vars.push(new Map())
-          const v = evalPipe(node.pipe, dotV, vars)
-          if (truth(v)) run(node.list, node.kind === 'with' ? v : dotV, vars)
-          else if (node.elseList) run(node.elseList, dotV, vars)
+          const v = this.evalPipe(node.pipe, dotV, vars)
+          if (truth(v)) this.run(node.list, node.kind === 'with' ? v : dotV, vars)
+          else if (node.elseList) this.run(node.elseList, dotV, vars)
           vars.pop()
           break
         }
         case 'range': {
           vars.push(new Map())
-          const v = evalPipe({ ...node.pipe, decl: [] }, dotV, vars)
+          const v = this.evalPipe({ ...node.pipe, decl: [] }, dotV, vars)
           const items: [GoValue, GoValue][] = []
           if (v instanceof GoMap) for (const k of Object.keys(v.entries).sort()) items.push([k, v.entries[k]!])
           else if (Array.isArray(v)) (v as GoValue[]).forEach((e, i) => items.push([BigInt(i), e]))
-          else if (v !== null) fail(`range can't iterate over ${printValue(v)}`)
+          else if (v !== null) this.fail(`range can't iterate over ${printValue(v)}`)
           const scope = vars[vars.length - 1]!
           let broke = false
           for (const [k, e] of items) {
@@ -138,7 +168,7 @@ export function executeTemplate(tpl: ParsedTemplate, dot: GoValue, functions: Fu
               scope.set(node.pipe.decl[1]!, e)
             }
             try {
-              run(node.list, e, vars)
+              this.run(node.list, e, vars)
             } catch (c) {
               if (!(c instanceof Control)) throw c
               if (c.what === 'break') {
@@ -147,7 +177,7 @@ export function executeTemplate(tpl: ParsedTemplate, dot: GoValue, functions: Fu
               }
             }
           }
-          if (items.length === 0 && node.elseList) run(node.elseList, dotV, vars)
+          if (items.length === 0 && node.elseList) this.run(node.elseList, dotV, vars)
           void broke
           vars.pop()
           break
@@ -156,26 +186,26 @@ export function executeTemplate(tpl: ParsedTemplate, dot: GoValue, functions: Fu
         case 'continue':
           throw new Control(node.kind)
         case 'template': {
-          const body = tpl.defines.get(node.name)
-          if (body === undefined) fail(`no such template "${node.name}"`)
-          const arg = node.pipe ? evalPipe(node.pipe, dotV, vars) : null
-          run(body!, arg, [new Map([['$', arg]])])
+          const body = this.tpl.defines.get(node.name)
+          if (body === undefined) this.fail(`no such template "${node.name}"`)
+          const arg = node.pipe ? this.evalPipe(node.pipe, dotV, vars) : null
+          this.run(body!, arg, [new Map([['$', arg]])])
           break
         }
       }
     }
   }
 
-  const lookup = (vars: Map<string, GoValue>[], name: string): GoValue => {
+  private lookup(vars: Scopes, name: string): GoValue {
     for (let i = vars.length - 1; i >= 0; i--) if (vars[i]!.has(name)) return vars[i]!.get(name)!
-    return fail(`undefined variable: ${name}`)
+    return this.fail(`undefined variable: ${name}`)
   }
 
-  const evalPipe = (pipe: Pipe, dotV: GoValue, vars: Map<string, GoValue>[]): GoValue => {
+  private evalPipe(pipe: Pipe, dotV: GoValue, vars: Scopes): GoValue {
     let v: GoValue = null
     let hasPrev = false
     for (const cmd of pipe.cmds) {
-      v = evalCommand(cmd.args, dotV, vars, hasPrev ? v : undefined)
+      v = this.evalCommand(cmd.args, dotV, vars, hasPrev ? v : undefined)
       hasPrev = true
     }
     for (const d of pipe.decl) {
@@ -192,14 +222,14 @@ export function executeTemplate(tpl: ParsedTemplate, dot: GoValue, functions: Fu
     return v
   }
 
-  const evalArg = (a: Arg, dotV: GoValue, vars: Map<string, GoValue>[]): GoValue => {
+  private evalArg(a: Arg, dotV: GoValue, vars: Scopes): GoValue {
     switch (a.kind) {
       case 'dot':
         return dotV
       case 'field':
-        return chainOf(dotV, a.chain)
+        return this.chainOf(dotV, a.chain)
       case 'variable':
-        return chainOf(lookup(vars, a.name), a.chain)
+        return this.chainOf(this.lookup(vars, a.name), a.chain)
       case 'string':
       case 'number':
       case 'bool':
@@ -207,15 +237,15 @@ export function executeTemplate(tpl: ParsedTemplate, dot: GoValue, functions: Fu
       case 'nil':
         return null
       case 'pipe':
-        return chainOf(evalPipe(a.pipe, dotV, vars), a.chain)
+        return this.chainOf(this.evalPipe(a.pipe, dotV, vars), a.chain)
       case 'identifier':
-        return callFunction(a.name, [])
+        return this.callFunction(a.name, [])
     }
   }
 
-  const callFunction = (name: string, args: GoValue[]): GoValue => {
-    const fn = functions.get(name)
-    if (fn === undefined) return fail(`"${name}" is not a defined function`)
+  private callFunction(name: string, args: GoValue[]): GoValue {
+    const fn = this.functions.get(name)
+    if (fn === undefined) return this.fail(`"${name}" is not a defined function`)
     try {
       return fn(args)
     } catch (err) {
@@ -224,15 +254,15 @@ export function executeTemplate(tpl: ParsedTemplate, dot: GoValue, functions: Fu
     }
   }
 
-  const evalCommand = (args: readonly Arg[], dotV: GoValue, vars: Map<string, GoValue>[], final: GoValue | undefined): GoValue => {
+  private evalCommand(args: readonly Arg[], dotV: GoValue, vars: Scopes, final: GoValue | undefined): GoValue {
     const head = args[0]!
     if (head.kind === 'identifier') {
       // and/or short-circuit (Go 1.18+): evaluate lazily.
       if (head.name === 'and' || head.name === 'or') {
         const rest = args.slice(1)
-        if (rest.length === 0 && final === undefined) fail(`wrong number of args for ${head.name}: want at least 1 got 0`)
+        if (rest.length === 0 && final === undefined) this.fail(`wrong number of args for ${head.name}: want at least 1 got 0`)
         let v: GoValue = null
-        const values = rest.map((r) => () => evalArg(r, dotV, vars))
+        const values = rest.map((r) => () => this.evalArg(r, dotV, vars))
         if (final !== undefined) values.push(() => final)
         for (const get of values) {
           v = get()
@@ -240,28 +270,18 @@ export function executeTemplate(tpl: ParsedTemplate, dot: GoValue, functions: Fu
         }
         return v
       }
-      const values = args.slice(1).map((r) => evalArg(r, dotV, vars))
+      const values = args.slice(1).map((r) => this.evalArg(r, dotV, vars))
       if (final !== undefined) values.push(final)
-      return callFunction(head.name, values)
+      return this.callFunction(head.name, values)
     }
     if (args.length > 1 || final !== undefined) {
       if (head.kind === 'field' || head.kind === 'variable' || head.kind === 'pipe' || head.kind === 'dot') {
         // Go: arguments to a non-function are only allowed for methods; our values have none.
         const what = head.kind === 'field' ? '.' + head.chain.join('.') : head.kind === 'variable' ? head.name : 'value'
-        return fail(`${what} has arguments but cannot be invoked as function`)
+        return this.fail(`${what} has arguments but cannot be invoked as function`)
       }
-      return fail(`can't give argument to non-function ${head.kind === 'string' ? JSON.stringify(head.value) : String((head as { value?: unknown }).value)}`)
+      return this.fail(`can't give argument to non-function ${head.kind === 'string' ? JSON.stringify(head.value) : String((head as { value?: unknown }).value)}`)
     }
-    return evalArg(head, dotV, vars)
+    return this.evalArg(head, dotV, vars)
   }
-
-  const scope = new Map<string, GoValue>([['$', dot]])
-  for (const [k, v] of Object.entries(predeclared)) scope.set(k, v)
-  try {
-    run(tpl.root, dot, [scope])
-  } catch (err) {
-    if (err instanceof Control) return out
-    throw err
-  }
-  return out
 }
