@@ -1,5 +1,5 @@
 /**
- * `metrichouse rules test FILES...`: promtool-format rule unit tests (rules-compiler/unit-tests.ts),
+ * `metrichouse rules test FILES...`: promtool-format rule unit tests (rules-test/unit-tests.ts),
  * promtool's output ("Unit Testing: FILE", "SUCCESS" / "FAILED:" with the differences) and exit
  * status (0 all passed, 1 a test failed or a test file is invalid, 2 usage or a file that cannot
  * be read), and `--junit FILE` for CI systems.
