@@ -349,25 +349,13 @@ export class TemplateParser {
             if (nameTok === undefined || nameTok.t !== 'string') throw new TemplateParseError(`unexpected token in ${head.v} clause`, head.pos)
             const pipe = rest.length > 1 ? this.parsePipe(rest.slice(1), nameTok.pos) : undefined
             list.push({ kind: 'template', name: nameTok.v, pipe, pos: head.pos })
-            if (head.v === 'block') {
-              const saved = this.scopes
-              this.scopes = [['$']]
-              const body = this.parseList(false)
-              this.scopes = saved
-              if (body.stop !== 'end') throw new TemplateParseError('unexpected EOF', this.src.length)
-              this.defines.set(nameTok.v, body.list)
-            }
+            if (head.v === 'block') this.parseDefinition(nameTok.v)
             continue
           }
           case 'define': {
             const nameTok = rest[0]
             if (nameTok === undefined || nameTok.t !== 'string' || rest.length !== 1) throw new TemplateParseError('unexpected token in define clause', head.pos)
-            const saved = this.scopes
-            this.scopes = [['$']]
-            const body = this.parseList(false)
-            this.scopes = saved
-            if (body.stop !== 'end') throw new TemplateParseError('unexpected EOF', this.src.length)
-            this.defines.set(nameTok.v, body.list)
+            this.parseDefinition(nameTok.v)
             continue
           }
         }
@@ -377,7 +365,17 @@ export class TemplateParser {
     return { list, stop: 'eof' }
   }
 
-  private parseControl(kind: 'if' | 'with' | 'range', toks: Token[], pos: number, inRange: boolean): Node {
+/** The body of `{{define "name"}}` or `{{block "name" ...}}` up to its {{end}}, in a fresh variable scope. */
+  private parseDefinition(name: string): void {
+    const saved = this.scopes
+    this.scopes = [['$']]
+    const body = this.parseList(false)
+    this.scopes = saved
+    if (body.stop !== 'end') throw new TemplateParseError('unexpected EOF', this.src.length)
+    this.defines.set(name, body.list)
+  }
+
+    private parseControl(kind: 'if' | 'with' | 'range', toks: Token[], pos: number, inRange: boolean): Node {
     this.scopes.push([])
     const pipe = this.parsePipe(toks, pos, kind === 'range')
     const body = this.parseList(kind === 'range' || inRange)
