@@ -19,7 +19,7 @@ import { refreshRollupsNow } from '../rollup/refresh.js'
 import { openStore, type StoreClients } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
 import { migrate } from '../store/schema.js'
-import type { SeriesSamples } from '../store/tsv-encoder.js'
+import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 import { prng } from '../test/prng.js'
 
 const HOUR = 3_600_000

@@ -7,7 +7,7 @@
  * what already landed (design.md §4).
  */
 import type { SampleStore } from '../store/sample-store.js'
-import type { SeriesSamples } from '../store/tsv-encoder.js'
+import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 import type { SeriesRegistry } from './series-registry.js'
 
 export interface Landed {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { SeriesSamples } from '../store/tsv-encoder.js'
+import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 import { RecentBatches } from './recent-batches.js'
 
 const batch = (n: number): SeriesSamples[] => [{ seriesId: BigInt(n), metricName: 'm', labels: [], samples: [] }]

@@ -8,7 +8,7 @@
  * the flusher lags beyond `maxSamples`) is decoded from the log as before, and a batch
  * taken from here holds exactly the series its WAL record encodes.
  */
-import type { SeriesSamples } from '../store/tsv-encoder.js'
+import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 import { comparePositions, formatPosition, type WalPosition } from '../wal/position.js'
 
 export class RecentBatches {

@@ -4,7 +4,7 @@
  * flusher and the Kafka ingester so both land identical rows.
  *
  * Every series is looked up by its raw label bytes in a SeriesCache: the same series come
- * in every record, so its id, metric name and TSV row prefix are computed once, not per
+ * in every record, so its id, metric name and insert row prefix are computed once, not per
  * sample (the second decode of each sample in this process, after the receiver's).
  */
 import { decodeWriteRequestV1Cached } from '../proto/decode-v1-cached.js'
@@ -12,7 +12,7 @@ import type { Fingerprinter } from '../proto/fingerprint.js'
 import { SeriesCache } from '../proto/series-cache.js'
 import type { SnappyCodec } from '../proto/snappy.js'
 import type { Label } from '../proto/types.js'
-import { samplesTsvPrefix, type SeriesSamples } from '../store/tsv-encoder.js'
+import { samplesRowPrefix, type SeriesSamples } from '../store/rowbinary-encoder.js'
 
 // Records were validated before they were written; this only bounds a corrupt one.
 const MAX_RECORD_UNCOMPRESSED_BYTES = 1 << 30
@@ -21,7 +21,7 @@ interface SeriesEntry {
   seriesId: bigint
   metricName: string
   labels: Label[]
-  tsvPrefix: Uint8Array
+  rowPrefix: Uint8Array
 }
 
 export class RecordDecoder {
@@ -37,7 +37,7 @@ export class RecordDecoder {
         let metricName = ''
         for (const l of labels) if (l.name === '__name__') metricName = l.value
         const seriesId = fingerprinter.fingerprint(labels)
-        return { seriesId, metricName, labels, tsvPrefix: samplesTsvPrefix(metricName, seriesId) }
+        return { seriesId, metricName, labels, rowPrefix: samplesRowPrefix(metricName, seriesId) }
       },
       { maxEntries: cacheEntries },
     )
@@ -48,7 +48,7 @@ export class RecordDecoder {
     for (const s of request.series) {
       if (s.samples.length === 0) continue
       const e = s.entry
-      into.push({ seriesId: e.seriesId, metricName: e.metricName, labels: e.labels, samples: s.samples, tsvPrefix: e.tsvPrefix })
+      into.push({ seriesId: e.seriesId, metricName: e.metricName, labels: e.labels, samples: s.samples, rowPrefix: e.rowPrefix })
     }
     return into
   }

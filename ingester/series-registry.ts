@@ -6,7 +6,7 @@
  * (the table is an AggregatingMergeTree keyed by series_id).
  */
 import type { SeriesRow } from '../store/sample-store.js'
-import type { SeriesSamples } from '../store/tsv-encoder.js'
+import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 
 const HOUR_MS = 3_600_000
 

@@ -8,7 +8,7 @@ import { Fingerprinter } from '../proto/fingerprint.js'
 import type { Label } from '../proto/types.js'
 import type { Labels } from '../promql/api.js'
 import type { SampleStore, SeriesRow } from '../store/sample-store.js'
-import type { SeriesSamples } from '../store/tsv-encoder.js'
+import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 
 /** Prometheus's stale marker (0x7ff0000000000002). */
 export const STALE_NAN_BITS = 0x7ff0000000000002n

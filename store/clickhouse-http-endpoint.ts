@@ -11,8 +11,9 @@
  * X-ClickHouse-Exception-Code.
  *
  * Settings and chDB: a chDB session applies settings with SET, session-wide. So
- *  - inserts of a text format go to chDB's raw insert with the settings inside the
- *    statement (concurrent, nothing leaks; this is the ingester's path);
+ *  - inserts of a text format, or of RowBinaryWithNamesAndTypes, go to the store's raw
+ *    insert with the settings inside the statement (concurrent, nothing leaks; this is the
+ *    ingester's path);
  *  - other statements run one at a time on a session of their own: the request's settings
  *    are SET before and reset to DEFAULT after, so none outlives its request;
  *  - `readonly=1|2` requests run on a second session locked with readonly=2 (settings may
@@ -25,7 +26,7 @@ import { pipeline } from 'node:stream/promises'
 import { BadRequestError } from '../errors/http-errors.js'
 import { readBody } from '../http/read-body.js'
 import { decodeQueryParams } from '../query/query-params.js'
-import type { RawInsert } from './connection.js'
+import { BINARY_INSERT_FORMATS, TEXT_INSERT_FORMATS, type RawInsert } from './connection.js'
 
 export interface ClickHouseHttpEndpointOptions {
   insertRaw: (insert: RawInsert) => Promise<void>
@@ -43,7 +44,7 @@ const INTERFACE_PARAMS = new Set(['query', 'database', 'default_format', 'query_
 /** Settings of the HTTP transport itself, meaningless here (no progress headers, no compression). */
 const TRANSPORT_SETTINGS = new Set(['wait_end_of_query', 'send_progress_in_http_headers', 'http_headers_progress_interval_ms', 'enable_http_compression', 'http_zlib_compression_level', 'buffer_size', 'cancel_http_readonly_queries_on_client_close'])
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
-const RAW_INSERT_FORMATS = new Set(['JSONEachRow', 'JSONCompactEachRow', 'TSV', 'TabSeparated', 'TSVWithNames', 'TabSeparatedWithNames', 'CSV', 'CSVWithNames'])
+const RAW_INSERT_FORMATS = new Set<string>([...TEXT_INSERT_FORMATS, ...BINARY_INSERT_FORMATS])
 // INSERT INTO [db.]table [(c1, c2)] [SETTINGS k = v, ...] FORMAT f: the shape @clickhouse/client and the ingester send.
 const INSERT_RE = /^\s*INSERT\s+INTO\s+(?:TABLE\s+)?(?:`?([A-Za-z_][A-Za-z0-9_]*)`?\s*\.\s*)?`?([A-Za-z_][A-Za-z0-9_]*)`?\s*(?:\(([^()]*)\))?\s*(?:SETTINGS\s+((?:[A-Za-z_][A-Za-z0-9_]*\s*=\s*(?:'(?:[^'\\]|\\.)*'|[0-9.]+)\s*,?\s*)+))?FORMAT\s+([A-Za-z]+)\s*;?\s*$/is
 const SETTING_RE = /([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'|[0-9.]+)/g
@@ -186,7 +187,7 @@ export class ClickHouseHttpEndpoint {
     for (const m of (inlineSettings ?? '').matchAll(SETTING_RE)) settings[m[1]] = unquoteSetting(m[2])
     const columns = columnList?.split(',').map((c) => c.trim().replace(/^`(.*)`$/, '$1')).filter((c) => c !== '')
     if (RAW_INSERT_FORMATS.has(format) && (columns ?? []).every((c) => NAME_RE.test(c))) {
-      await this.opts.insertRaw({ table, columns: columns && columns.length > 0 ? columns : undefined, settings, format: format as RawInsert['format'], body } as RawInsert)
+      await this.opts.insertRaw({ table, columns: columns && columns.length > 0 ? columns : undefined, settings, format: format as RawInsert['format'], body })
       return
     }
     // Other formats: the statement and its data as one text, settings inside the statement.

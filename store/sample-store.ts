@@ -4,8 +4,8 @@
  * dropped by ClickHouse (every table has non_replicated_deduplication_window).
  */
 import type { Label } from '../proto/types.js'
-import type { StoreClients } from './connection.js'
-import { encodeSamplesTsv, SAMPLE_INSERT_COLUMNS, type SeriesSamples } from './tsv-encoder.js'
+import type { RawInsert, StoreClients } from './connection.js'
+import { encodeSamplesRowBinary, SAMPLE_INSERT_COLUMNS, type SeriesSamples } from './rowbinary-encoder.js'
 
 export interface SeriesRow {
   seriesId: bigint
@@ -38,9 +38,9 @@ export class ClickHouseSampleStore implements SampleStore {
   constructor(private readonly insertRaw: StoreClients['insertRaw']) {}
 
   async insertSamples(series: readonly SeriesSamples[], dedupToken: string): Promise<number> {
-    const { body, rows } = encodeSamplesTsv(series, this.prefixes)
+    const { body, rows } = encodeSamplesRowBinary(series, this.prefixes)
     if (rows === 0) return 0
-    await this.insert('samples', SAMPLE_INSERT_COLUMNS, 'TabSeparated', body, dedupToken)
+    await this.insert('samples', SAMPLE_INSERT_COLUMNS, 'RowBinaryWithNamesAndTypes', body, dedupToken)
     return rows
   }
 
@@ -63,7 +63,7 @@ export class ClickHouseSampleStore implements SampleStore {
     await this.insert('series', SERIES_COLUMNS, 'JSONEachRow', Buffer.from(lines.join('\n') + '\n'), dedupToken)
   }
 
-  private async insert(table: string, columns: readonly string[], format: 'TabSeparated' | 'JSONEachRow', body: Buffer, dedupToken: string): Promise<void> {
+  private async insert(table: string, columns: readonly string[], format: RawInsert['format'], body: Buffer, dedupToken: string): Promise<void> {
     try {
       await this.insertRaw({ table, columns, format, body, settings: { insert_deduplication_token: dedupToken } })
     } catch (err) {

@@ -2,11 +2,12 @@
  * The public schema (docs/schema.md) and `metrichouse migrate`. Every statement is
  * idempotent, so migrate runs on every start of `serve` and may be repeated at will.
  *
- * Why the EPHEMERAL insert columns: chDB accepts inserts only as text formats, whose
- * parsers canonicalise every NaN (losing the stale marker's payload 0x7ff0000000000002)
- * and guess the unit of a bare integer parsed into DateTime64. The writer therefore sends
- * the timestamp as Int64 milliseconds and, for NaNs, the raw bits; the column DEFAULTs
- * rebuild `timestamp` and `value` exactly.
+ * Why the EPHEMERAL insert columns: text formats canonicalise every NaN (losing the stale
+ * marker's payload 0x7ff0000000000002) and guess the unit of a bare integer parsed into
+ * DateTime64, so a text writer sends the timestamp as Int64 milliseconds and, for NaNs, the
+ * raw bits; the column DEFAULTs rebuild `timestamp` and `value` exactly. metrichouse's own
+ * writer sends RowBinary (store/rowbinary-encoder.ts), exact as it is; the columns stay for
+ * text writers and for data directories written before.
  *
  * `series.labels` sits outside the sorting key on purpose: it is a function of series_id
  * (its hash), so any copy a merge keeps is the right one. Users who insert their own rows may still

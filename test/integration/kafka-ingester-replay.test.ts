@@ -24,7 +24,7 @@ import { createSnappyCodec, type SnappyCodec } from '../../proto/snappy.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
 import { migrate } from '../../store/schema.js'
-import type { SeriesSamples } from '../../store/tsv-encoder.js'
+import type { SeriesSamples } from '../../store/rowbinary-encoder.js'
 import { KafkaBroker } from '../peers/kafka.js'
 import { pollUntil, sleep } from '../peers/process.js'
 

@@ -18,7 +18,7 @@ import { refreshRollupsNow } from '../../rollup/refresh.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
 import { migrate } from '../../store/schema.js'
-import type { SeriesSamples } from '../../store/tsv-encoder.js'
+import type { SeriesSamples } from '../../store/rowbinary-encoder.js'
 
 const HOUR = 3_600_000
 const STALE_BITS = 0x7ff0000000000002n
