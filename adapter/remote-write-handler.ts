@@ -11,8 +11,9 @@ import { decodeWriteRequestV2 } from '../proto/decode-v2.js'
 import { SeriesCache } from '../proto/series-cache.js'
 import type { Fingerprinter } from '../proto/fingerprint.js'
 import { snappyUncompressedLength, type SnappyCodec } from '../proto/snappy.js'
-import type { MetricMetadata } from '../proto/types.js'
+import type { DecodedSeries, MetricMetadata } from '../proto/types.js'
 import { remoteWriteVersion } from './content-type.js'
+import type { MetadataSink } from './metadata-recorder.js'
 import type { ReceiverMetrics } from './metrics.js'
 import type { Sink } from './sink.js'
 import { judgeAll, judgeLabels, validateSeries, type JudgedSeries, type Rejection, type SeriesVerdict } from './validate.js'
@@ -25,6 +26,8 @@ export interface RemoteWriteHandlerOptions {
   limits: ValidationLimits & { maxRequestBodyBytes: number; maxDecompressedBytes: number; maxConcurrentWrites: number }
   rawRetentionMs: number
   now?: () => number
+  /** Where the requests' metric metadata goes (absent: dropped). */
+  metadata?: MetadataSink
   /** Label sets remembered with their verdict (default 1M; about 150 bytes each plus the key). */
   seriesCacheEntries?: number
 }
@@ -61,6 +64,18 @@ function requestRejectReason(stage: Stage, status: number): string {
     default:
       return 'sink_unavailable'
   }
+}
+
+/** Remote write 2.0 carries metadata per series: one entry per metric name of the request. */
+function seriesMetadata(series: readonly DecodedSeries[]): MetricMetadata[] {
+  const byName = new Map<string, MetricMetadata>()
+  for (const s of series) {
+    const m = s.metadata
+    if (!m || (m.type === 'unknown' && m.help === '' && m.unit === '')) continue
+    const name = s.labels.find((l) => l.name === '__name__')?.value
+    if (name !== undefined && !byName.has(name)) byName.set(name, { metricFamilyName: name, type: m.type, help: m.help, unit: m.unit })
+  }
+  return [...byName.values()]
 }
 
 export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
@@ -108,7 +123,9 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
         judged = judgeAll(request.series, opts.limits, opts.fingerprinter)
         for (const s of request.series) exemplars += s.exemplarCount
         metadata = request.metadata
+        if (opts.metadata) opts.metadata.record(seriesMetadata(request.series))
       }
+      opts.metadata?.record(metadata)
       stage = 'series_limit'
       if (judged.length > opts.limits.maxSeriesPerRequest) {
         throw new PayloadTooLargeError(`${judged.length} series in one request, over the limit of ${opts.limits.maxSeriesPerRequest}`)

@@ -12,6 +12,10 @@ import { ProducerMetrics } from '../kafka/metrics.js'
 import { partitionCount, provisionTopic } from '../kafka/topic.js'
 import type { Logger } from '../observability/logger.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
+import { openStore } from '../store/connection.js'
+import { ClickHouseMetadataStore } from '../store/metadata-store.js'
+import { MetadataRecorder } from '../adapter/metadata-recorder.js'
+import { storeOptions } from './store-options.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { remoteWriteRoute } from './remote-write-route.js'
 
@@ -55,6 +59,11 @@ export async function adapter(config: Config, logger: Logger) {
     produceTimeoutMs: config.kafka.produceTimeoutMs,
   })
   await sink.connectedProducer()
+  // Metric metadata is last-write-wins and bypasses Kafka: written straight to the ClickHouse
+  // server when one is configured, else dropped (store/metadata-store.ts).
+  const store = config.clickhouse.url ? await openStore(storeOptions(config)) : undefined
+  const metadata = store ? new MetadataRecorder({ writer: new ClickHouseMetadataStore({ client: store.readWrite, insertRaw: store.insertRaw }), logger, registry }) : undefined
+  metadata?.start()
   let ready = false
   const http = await startHttpServer({
     listen: config.listen,
@@ -63,7 +72,7 @@ export async function adapter(config: Config, logger: Logger) {
     logger,
     registry,
     routes: [
-      remoteWriteRoute(config, registry, { sink, snappy, fingerprinter }),
+      remoteWriteRoute(config, registry, { sink, snappy, fingerprinter, metadata }),
     ],
     isReady: () => ready,
   })
@@ -79,6 +88,8 @@ export async function adapter(config: Config, logger: Logger) {
         clearInterval(refresh)
         await http.close()
         await sink.close()
+        await metadata?.stop()
+        await store?.close()
         await admin.disconnect()
         logger.info('metrichouse adapter stopped')
       })()),

@@ -3,6 +3,7 @@
  * HTTP receiver -> WAL sink -> WAL -> flusher -> embedded ClickHouse, and read-only SQL.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client'
+import { MetadataRecorder } from '../adapter/metadata-recorder.js'
 import type { Config } from '../config/config.js'
 import { startHttpServer, type Route, type RunningHttpServer } from '../http/server.js'
 import { RecentBatches } from '../ingester/recent-batches.js'
@@ -16,6 +17,7 @@ import { createConfiguredEngine } from '../query/query-service.js'
 import { SqlGateway } from '../query/sql-gateway.js'
 import { sqlHandler } from '../query/sql-handler.js'
 import { openStore, type StoreClients } from '../store/connection.js'
+import { ClickHouseMetadataStore } from '../store/metadata-store.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
 import { migrate, schemaOptionsFromConfig } from '../store/schema.js'
 import { FlushCheckpoint } from '../wal/checkpoint.js'
@@ -73,8 +75,11 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
   // Before the flusher starts removing flushed segments under the scan.
   const knownRequests = await sink.loadRequestIds()
   flusher.start()
+  // Metric metadata (TYPE/HELP/UNIT) goes straight to ClickHouse, last write wins (store/metadata-store.ts).
+  const metadata = new MetadataRecorder({ writer: new ClickHouseMetadataStore({ client: store.readWrite, insertRaw: store.insertRaw }), logger, registry })
+  metadata.start()
   const routes: Route[] = [
-    remoteWriteRoute(config, registry, { sink, snappy, fingerprinter }),
+    remoteWriteRoute(config, registry, { sink, snappy, fingerprinter, metadata }),
   ]
   if (config.sql.enabled) {
     const gateway = new SqlGateway({
@@ -145,6 +150,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
         await http.close()
         await ruler?.stop()
         await queryService.close()
+        await metadata.stop()
         await flusher.stop({ drain: true })
         await wal.close()
         await store.close()

@@ -24,6 +24,11 @@ import {
 import { errorJson, queryResultJson, successJson, type ApiErrorType } from './api-format.js'
 import { BadDataError, MAX_TIME_MS, MIN_TIME_MS, parseDurationParam, parseTimeParam, requestParams } from './api-params.js'
 import { parseSeriesSelector } from '../promql/parser.js'
+import type { MetadataEntry, MetadataQuery } from '../store/metadata-store.js'
+
+export interface MetadataSource {
+  metadata(q: MetadataQuery, signal?: AbortSignal): Promise<Map<string, MetadataEntry[]>>
+}
 
 /** Prometheus refuses range queries of more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000
@@ -47,6 +52,8 @@ export interface PrometheusApiOptions {
   rangeQuery?: RangeQueryRunner
   /** Server maximum and default for the `timeout` parameter. */
   timeoutMs: number
+  /** /api/v1/metadata's source; absent: an empty answer. */
+  metadata?: MetadataSource
   /** Most series /api/v1/series, /labels and /label/x/values return without a `limit`. */
   maxMetadataResults?: number
   buildInfo: BuildInfo
@@ -124,6 +131,14 @@ function matcherSets(params: URLSearchParams): LabelMatcher[][] {
 function optionalTime(params: URLSearchParams, name: string, fallback: number): number {
   const v = one(params, name)
   return v === undefined || v === '' ? fallback : parseTimeParam(v, name)
+}
+
+/** Prometheus' metadata parameters: any integer, absent = -1 (no limit). */
+function integerParam(params: URLSearchParams, name: 'limit' | 'limit_per_metric'): number {
+  const v = one(params, name)
+  if (v === undefined || v === '') return -1
+  if (!/^[+-]?[0-9]{1,15}$/.test(v)) throw new BadDataError(`${name} must be a number`)
+  return Number(v)
 }
 
 function limitParam(params: URLSearchParams): number | undefined {
@@ -249,11 +264,13 @@ export function prometheusApiRoutes(opts: PrometheusApiOptions): Route[] {
     return truncated(values, limit)
   })
 
-  // The write path does not keep remote-write metadata (TYPE/HELP/UNIT): an empty answer of
-  // the right shape, which Grafana handles (it then guesses types from names).
-  const metadata = endpoint('metadata', async (params) => {
-    limitParam(params)
-    return successJson('{}')
+  // Without a metadata store: an empty answer of the right shape, which Grafana handles (it
+  // then guesses types from names).
+  const metadata = endpoint('metadata', async (params, signal) => {
+    const q = { limit: integerParam(params, 'limit'), limitPerMetric: integerParam(params, 'limit_per_metric'), metric: one(params, 'metric') || undefined }
+    if (!opts.metadata) return successJson('{}')
+    const found = await opts.metadata.metadata(q, signal)
+    return successJson(JSON.stringify(Object.fromEntries(found)))
   })
 
   const buildinfo = endpoint('buildinfo', async () => successJson(JSON.stringify(opts.buildInfo)))

@@ -15,6 +15,7 @@ import { createEngine } from '../promql/engine.js'
 import { preferredTier } from '../rollup/resolution.js'
 import { MemoryCacheBackend, RedisCacheBackend } from './cache-backends.js'
 import { ClickHouseQuerier, type ClickHouseQuerierOptions } from './clickhouse-querier.js'
+import { ClickHouseMetadataStore } from '../store/metadata-store.js'
 import { prometheusApiRoutes, type BuildInfo } from './prometheus-api.js'
 import { RangeQueryCache, type CacheBackend } from './results-cache.js'
 
@@ -110,6 +111,7 @@ export function createQueryService(opts: QueryServiceOptions): QueryService {
     rangeQuery,
     timeoutMs: config.timeoutMs,
     buildInfo: buildInfo(),
+    metadata: new ClickHouseMetadataStore({ client: opts.client }),
     registry: opts.registry,
     logger: opts.logger,
   })

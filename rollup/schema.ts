@@ -13,6 +13,7 @@
  * (`samples_backfill`).
  */
 import { createHash } from 'node:crypto'
+import { seriesKindSql } from './metric-kind.js'
 import { dedupSetting, distributedTable, engineClause, localName, onCluster, seconds, storagePolicySetting, ttlExpression, type DdlTarget } from '../store/ddl.js'
 
 export interface RollupRetentions {
@@ -49,8 +50,6 @@ const TIERS: Record<RollupTier, TierSpec> = {
 /** Prometheus' stale marker as UInt64 bits (0x7ff0000000000002). */
 export const STALE_MARKER_BITS = '9218868437227405314'
 
-/** Metric names typed as counters when no metadata says otherwise. */
-export const COUNTER_NAME_PATTERN = '(_total|_count|_sum|_bucket)$'
 
 /** Samples younger than raw expiry plus this margin are copied to samples_backfill too. */
 const BACKFILL_MARGIN_SECONDS = 3600
@@ -148,7 +147,7 @@ function tierTable(target: DdlTarget, tier: RollupTier, retentions: RollupRetent
     metric_name LowCardinality(String),
     series_id UInt64,
     timestamp DateTime('UTC') COMMENT 'bucket start' CODEC(DoubleDelta, ZSTD(1)),
-    kind Enum8('gauge' = 1, 'counter' = 2) COMMENT 'counter: name ends in _total, _count, _sum or _bucket',
+    kind Enum8('gauge' = 1, 'counter' = 2) COMMENT 'counter: typed so by metric_metadata, else named _total, _count, _sum or _bucket',
     count UInt32 COMMENT 'samples in the bucket, stale markers excluded' CODEC(T64, ZSTD(1)),
     first_timestamp DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
     last_timestamp DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
@@ -268,7 +267,7 @@ FROM
         metric_name,
         series_id,
         toStartOfMinute(timestamp) AS bucket,
-        if(match(metric_name, '${COUNTER_NAME_PATTERN}'), 'counter', 'gauge') AS kind,
+        ${seriesKindSql('metric_name')} AS kind,
         arraySort(groupArray((timestamp, value))) AS sorted,
         -- one sample per timestamp: a re-sent sample counts once (the lowest value wins a tie)
         arrayFilter((p, i) -> (i = 1) OR (p.1 != sorted[i - 1].1), sorted, arrayEnumerate(sorted)) AS pts,

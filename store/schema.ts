@@ -21,6 +21,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { Config } from '../config/config.js'
 import { DEFAULT_ROLLUP_TUNING, rollupStatements, tierTtl, viewVersions, type RollupTuning } from '../rollup/schema.js'
 import { quoteIdentifier } from './connection.js'
+import { METADATA_TABLE, metadataStatements, metadataTtl } from './metadata-store.js'
 import { dedupSetting, distributedTable, engineClause, localName, onCluster, storagePolicySetting, ttlExpression, type DdlTarget } from './ddl.js'
 
 const DAY_MS = 86_400_000
@@ -88,6 +89,7 @@ function wantedTtls({ target, retentions }: Resolved): { table: string; ttl: str
     { table: localName(target, 'samples'), ttl: ttlExpression(target, 'toDateTime(timestamp)', retentions.rawRetentionMs) },
     { table: localName(target, 'samples_1m'), ttl: tierTtl(target, '1m', retentions) },
     { table: localName(target, 'samples_1h'), ttl: tierTtl(target, '1h', retentions) },
+    { table: localName(target, METADATA_TABLE), ttl: metadataTtl(target, retentions.rawRetentionMs) },
   ]
 }
 
@@ -124,6 +126,7 @@ ORDER BY (metric_name, series_id, timestamp)
 TTL ${rawTtl!.ttl}
 SETTINGS ${dedupSetting(target)}, ttl_only_drop_parts = 1${storagePolicySetting(target)}`,
     ...distributedTable(target, 'samples'),
+    ...metadataStatements(target, retentions.rawRetentionMs),
     ...(opts.rollups === false ? [] : rollupStatements(target, retentions, tuning)),
   ]
 }

@@ -70,8 +70,18 @@ function sampleBits(s: TestSample): bigint {
   return s.bits ?? bitsOf(s.value)
 }
 
-/** prometheus.WriteRequest bytes (uncompressed). */
-export function encodeRw1(series: readonly TestSeries[]): Uint8Array {
+/** Metric types by their number in both protos (1.0 MetricMetadata.MetricType, 2.0 Metadata.MetricType). */
+export const METRIC_TYPE_NUMBER = { unknown: 0, counter: 1, gauge: 2, histogram: 3, gaugehistogram: 4, summary: 5, info: 6, stateset: 7 } as const
+
+export interface TestMetadata {
+  family: string
+  type: keyof typeof METRIC_TYPE_NUMBER
+  help: string
+  unit: string
+}
+
+/** prometheus.WriteRequest bytes (uncompressed), with metadata entries (field 3) after the series. */
+export function encodeRw1(series: readonly TestSeries[], metadata: readonly TestMetadata[] = []): Uint8Array {
   const request = new ProtoWriter()
   for (const s of series) {
     const ts = new ProtoWriter()
@@ -81,6 +91,9 @@ export function encodeRw1(series: readonly TestSeries[]): Uint8Array {
     }
     request.bytesField(1, ts.finish())
   }
+  for (const m of metadata) {
+    request.bytesField(3, new ProtoWriter().tag(1, 0).varint(METRIC_TYPE_NUMBER[m.type]).stringField(2, m.family).stringField(4, m.help).stringField(5, m.unit).finish())
+  }
   return request.finish()
 }
 
@@ -88,6 +101,8 @@ export interface Rw2Series {
   /** name, value, name, value... as indexes into the symbols. */
   labelsRefs: number[]
   samples: TestSample[]
+  /** Metadata field 5: the type's number and symbol refs of help and unit. */
+  metadata?: { type: number; helpRef: number; unitRef: number }
 }
 
 /** io.prometheus.write.v2.Request bytes (uncompressed) from an explicit symbol table. */
@@ -102,13 +117,14 @@ export function encodeRw2Raw(symbols: readonly string[], series: readonly Rw2Ser
     for (const sample of s.samples) {
       ts.bytesField(2, new ProtoWriter().fixed64Field(1, sampleBits(sample)).tag(2, 0).varint(sample.timestampMs).finish())
     }
+    if (s.metadata) ts.bytesField(5, new ProtoWriter().tag(1, 0).varint(s.metadata.type).tag(3, 0).varint(s.metadata.helpRef).tag(4, 0).varint(s.metadata.unitRef).finish())
     request.bytesField(5, ts.finish())
   }
   return request.finish()
 }
 
 /** io.prometheus.write.v2.Request bytes with the symbol table built from string labels. */
-export function encodeRw2(series: readonly { labels: [string, string][]; samples: TestSample[] }[]): Uint8Array {
+export function encodeRw2(series: readonly { labels: [string, string][]; samples: TestSample[]; metadata?: Omit<TestMetadata, 'family'> }[]): Uint8Array {
   const symbols = ['']
   const index = new Map<string, number>([['', 0]])
   const ref = (s: string): number => {
@@ -120,6 +136,10 @@ export function encodeRw2(series: readonly { labels: [string, string][]; samples
     }
     return i
   }
-  const rw2 = series.map((s) => ({ labelsRefs: s.labels.flatMap(([n, v]) => [ref(n), ref(v)]), samples: s.samples }))
+  const rw2 = series.map((s) => ({
+    labelsRefs: s.labels.flatMap(([n, v]) => [ref(n), ref(v)]),
+    samples: s.samples,
+    metadata: s.metadata && { type: METRIC_TYPE_NUMBER[s.metadata.type], helpRef: ref(s.metadata.help), unitRef: ref(s.metadata.unit) },
+  }))
   return encodeRw2Raw(symbols, rw2)
 }
