@@ -5,6 +5,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import type { ValidationLimits } from '../config/config.js'
 import { BadRequestError, PayloadTooLargeError, TooManyRequestsError } from '../errors/http-errors.js'
+import type { InFlightBudget } from '../http/in-flight-budget.js'
 import { readBody } from '../http/read-body.js'
 import { decodeWriteRequestV1Cached } from '../proto/decode-v1-cached.js'
 import { decodeWriteRequestV2 } from '../proto/decode-v2.js'
@@ -23,7 +24,9 @@ export interface RemoteWriteHandlerOptions {
   snappy: SnappyCodec
   fingerprinter: Fingerprinter
   metrics: ReceiverMetrics
-  limits: ValidationLimits & { maxRequestBodyBytes: number; maxDecompressedBytes: number; maxConcurrentWrites: number }
+  limits: ValidationLimits & { maxRequestBodyBytes: number; maxDecompressedBytes: number; maxConcurrentWrites: number; bodyReadTimeoutMs: number }
+  /** Server-wide bytes of requests in flight; a request that would pass it gets 429. */
+  budget?: InFlightBudget
   rawRetentionMs: number
   now?: () => number
   /** Where the requests' metric metadata goes (absent: dropped). */
@@ -47,16 +50,18 @@ function describeRejections(rejections: Rejection[], totalSeries: number, stored
   return `rejected ${plural(samples, 'sample')} of ${seriesCount} of ${totalSeries} series (${stored}): ${named.join('; ')}${more}`
 }
 
-type Stage = 'content_type' | 'body' | 'snappy' | 'protobuf' | 'series_limit' | 'validation' | 'sink'
+type Stage = 'content_type' | 'body' | 'concurrency' | 'snappy' | 'protobuf' | 'series_limit' | 'validation' | 'sink'
 
 function requestRejectReason(stage: Stage, status: number): string {
   switch (stage) {
     case 'content_type':
       return 'unsupported_media_type'
     case 'body':
-      return status === 413 ? 'body_too_large' : 'body_invalid'
+      return status === 413 ? 'body_too_large' : status === 408 ? 'body_timeout' : status === 429 ? 'memory_budget' : 'body_invalid'
+    case 'concurrency':
+      return 'too_many_in_flight'
     case 'snappy':
-      return status === 413 ? 'decompressed_too_large' : 'malformed_snappy'
+      return status === 413 ? 'decompressed_too_large' : status === 429 ? 'memory_budget' : 'malformed_snappy'
     case 'protobuf':
       return 'malformed_protobuf'
     case 'series_limit':
@@ -89,24 +94,32 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
     // Where the request got to: names the reason when it is refused as a whole.
     let stage: Stage = 'content_type'
     const started = performance.now()
-    if (inFlight >= opts.limits.maxConcurrentWrites) {
-      req.resume()
-      opts.metrics.requests.inc({ protocol, code: '429' })
-      opts.metrics.requestsRejected.inc({ reason: 'too_many_in_flight' })
-      return next(new TooManyRequestsError(`more than ${opts.limits.maxConcurrentWrites} write requests in flight`, 1))
-    }
-    inFlight++
+    // Bodies are read before a write slot is taken: a client that sends slowly holds only
+    // its connection (bounded by the connection cap and the body deadline) and the bytes it
+    // sent (bounded by the budget), never one of the slots that legitimate writes need.
+    const lease = opts.budget?.lease()
+    let holdsSlot = false
     try {
       const version = remoteWriteVersion(req.headers['content-type'], req.headers['content-encoding'])
       protocol = version
       stage = 'body'
-      const body = await readBody(req, opts.limits.maxRequestBodyBytes)
+      const body = await readBody(req, opts.limits.maxRequestBodyBytes, { timeoutMs: opts.limits.bodyReadTimeoutMs, lease })
       opts.metrics.receivedBytes.inc({ protocol }, body.length)
+      stage = 'concurrency'
+      if (inFlight >= opts.limits.maxConcurrentWrites) {
+        throw new TooManyRequestsError(`more than ${opts.limits.maxConcurrentWrites} write requests in flight`, 1)
+      }
+      inFlight++
+      holdsSlot = true
+      stage = 'body'
       if (body.length === 0) throw new BadRequestError('empty request body')
       stage = 'snappy'
       const claimed = snappyUncompressedLength(body)
       if (claimed > opts.limits.maxDecompressedBytes) {
         throw new PayloadTooLargeError(`snappy body claims ${claimed} bytes uncompressed, over the limit of ${opts.limits.maxDecompressedBytes}`)
+      }
+      if (lease && !lease.grow(claimed)) {
+        throw new TooManyRequestsError(`server busy: in-flight request memory is at its limit of ${lease.budgetBytes} bytes`, 1)
       }
       const raw = opts.snappy.uncompress(body, opts.limits.maxDecompressedBytes)
       stage = 'protobuf'
@@ -169,7 +182,8 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
       if (stage !== 'validation') opts.metrics.requestsRejected.inc({ reason: requestRejectReason(stage, status) })
       next(err)
     } finally {
-      inFlight--
+      if (holdsSlot) inFlight--
+      lease?.release()
       opts.metrics.duration.observe({ protocol }, (performance.now() - started) / 1000)
     }
   }

@@ -73,7 +73,7 @@ export async function ingester(config: Config, logger: Logger) {
     },
   })
   let ready = false
-  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, logger, registry, routes: [], isReady: () => ready })
+  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, connections: config.limits, logger, registry, routes: [], isReady: () => ready })
   await core.start()
   ready = true
   logger.info('metrichouse ingester is ready', {

@@ -29,7 +29,7 @@ export async function query(config: Config, logger: Logger) {
   if (!reachable) logger.warn('ClickHouse is not reachable yet; not ready until it is', { clickhouse: config.clickhouse.url })
   const timer = setInterval(() => void probe().catch(() => (reachable = false)), 5_000)
   timer.unref()
-  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, logger, registry, routes: service.routes, isReady: () => reachable })
+  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, connections: config.limits, logger, registry, routes: service.routes, isReady: () => reachable })
   logger.info('metrichouse query is ready', { listen: `${http.address.address}:${http.address.port}`, clickhouse: config.clickhouse.url, cache: config.query.cache.enabled ? (config.query.cache.redisUrl ? 'redis' : 'memory') : 'off' })
 
   let shuttingDown: Promise<void> | undefined

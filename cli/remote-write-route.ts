@@ -5,6 +5,7 @@ import { remoteWriteHandler } from '../adapter/remote-write-handler.js'
 import type { MetadataSink } from '../adapter/metadata-recorder.js'
 import type { Sink } from '../adapter/sink.js'
 import type { Config } from '../config/config.js'
+import { InFlightBudget } from '../http/in-flight-budget.js'
 import type { Route } from '../http/server.js'
 import type { Fingerprinter } from '../proto/fingerprint.js'
 import type { SnappyCodec } from '../proto/snappy.js'
@@ -17,6 +18,7 @@ export function remoteWriteRoute(config: Config, registry: Registry, parts: { si
       ...parts,
       metrics: new ReceiverMetrics(registry),
       limits: config.limits,
+      budget: InFlightBudget.withMetrics(config.limits.maxInFlightBytes, registry),
       rawRetentionMs: config.retention.rawMs,
     }),
   }

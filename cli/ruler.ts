@@ -62,7 +62,7 @@ export async function ruler(config: Config, logger: Logger) {
     events,
     handleSighup: true,
   })
-  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, logger, registry, routes: running.routes, isReady: () => true })
+  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, connections: config.limits, logger, registry, routes: running.routes, isReady: () => true })
   logger.info('metrichouse ruler is ready', { listen: `${http.address.address}:${http.address.port}` })
   let stopping: Promise<void> | undefined
   return {

@@ -125,7 +125,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
   const http: RunningHttpServer = await startHttpServer({
     listen: config.listen,
     tls: config.tls,
-    auth: config.auth,
+    auth: config.auth, connections: config.limits,
     logger,
     registry,
     routes,

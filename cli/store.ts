@@ -36,7 +36,7 @@ export async function store(config: Config, logger: Logger) {
   const http = await startHttpServer({
     listen: config.listen,
     tls: config.tls,
-    auth: config.auth,
+    auth: config.auth, connections: config.limits,
     logger,
     registry,
     routes: [

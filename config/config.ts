@@ -43,6 +43,11 @@ export interface Config {
     maxRequestBodyBytes: number
     maxDecompressedBytes: number
     maxConcurrentWrites: number
+    bodyReadTimeoutMs: number
+    maxInFlightBytes: number
+    /** 0: derived from the descriptor limit (http/connection-guard.ts). */
+    maxConnections: number
+    firstRequestTimeoutMs: number
   }
   wal: { dir: string; segmentBytes: number; maxBytes: number; fsync: boolean }
   flush: { maxBatchBytes: number; intervalMs: number }

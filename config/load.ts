@@ -169,6 +169,10 @@ interface RawConfig {
     max_series_per_request: number
     creation_grace_period: string
     max_concurrent_writes: number
+    body_read_timeout: string
+    max_in_flight_bytes: number | string
+    max_connections: number
+    first_request_timeout: string
   }
   wal: { dir?: string; segment_bytes: number | string; max_bytes: number | string; fsync: boolean }
   flush: { max_batch_bytes: number | string; interval: string }
@@ -270,6 +274,10 @@ function toTyped(r: RawConfig): Config {
       maxSeriesPerRequest: r.limits.max_series_per_request,
       creationGracePeriodMs: durations(r.limits.creation_grace_period, 'limits.creation_grace_period'),
       maxConcurrentWrites: r.limits.max_concurrent_writes,
+      bodyReadTimeoutMs: durations(r.limits.body_read_timeout, 'limits.body_read_timeout'),
+      maxInFlightBytes: parseSizeBytes(r.limits.max_in_flight_bytes),
+      maxConnections: r.limits.max_connections,
+      firstRequestTimeoutMs: durations(r.limits.first_request_timeout, 'limits.first_request_timeout'),
     },
     wal: {
       dir: path.resolve(dataDir, r.wal.dir ?? 'wal'),

@@ -20,6 +20,11 @@ export class UnauthorizedError extends MetrichouseError {
   readonly status = 401
 }
 
+/** The client did not send its request in time. */
+export class RequestTimeoutError extends MetrichouseError {
+  readonly status = 408
+}
+
 export class PayloadTooLargeError extends MetrichouseError {
   readonly status = 413
 }

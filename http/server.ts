@@ -12,6 +12,7 @@ import type { Registry } from 'prom-client'
 import type { AuthConfig } from '../config/config.js'
 import type { Logger } from '../observability/logger.js'
 import { requireAuth } from './auth.js'
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from './connection-guard.js'
 import { errorMiddleware } from './error-middleware.js'
 
 export interface Route {
@@ -27,6 +28,8 @@ export interface HttpServerOptions {
   logger: Logger
   registry: Registry
   routes: Route[]
+  /** Connection cap and read timeouts (default: DEFAULT_CONNECTION_LIMITS). */
+  connections?: ConnectionLimits
   /** /-/ready answers 200 only while this returns true. */
   isReady: () => boolean
 }
@@ -66,13 +69,17 @@ export function createApp(opts: Omit<HttpServerOptions, 'listen' | 'tls'>): expr
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   const app = createApp(opts)
+  const limits = opts.connections ?? DEFAULT_CONNECTION_LIMITS
+  // headersTimeout is checked this often (Node's default is every 30 s).
+  const serverOptions = { connectionsCheckingInterval: 1000 }
   const server = opts.tls
-    ? https.createServer({ cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) }, app)
-    : http.createServer(app)
+    ? https.createServer({ ...serverOptions, cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), handshakeTimeout: limits.firstRequestTimeoutMs }, app)
+    : http.createServer(serverOptions, app)
   // Bounded time for a slow or stalled client to send its headers and body.
   server.headersTimeout = 30_000
   server.requestTimeout = 120_000
   server.keepAliveTimeout = 65_000
+  guardConnections(server, limits, opts.registry)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(opts.listen.port, opts.listen.host, () => {
