@@ -3,14 +3,10 @@
  * The same handler as `serve` (validation, limits, auth, status codes), its Sink Kafka:
  * HTTP -> validate -> shard by series -> one message per partition -> 2xx after acks=all.
  */
-import { Registry, collectDefaultMetrics } from 'prom-client'
-import type { Config } from '../config/config.js'
-import { startHttpServer } from '../http/server.js'
 import { createKafka } from '../kafka/client.js'
 import { KafkaSink } from '../kafka/kafka-sink.js'
 import { ProducerMetrics } from '../kafka/metrics.js'
 import { partitionCount, provisionTopic } from '../kafka/topic.js'
-import type { Logger } from '../observability/logger.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseMetadataStore } from '../store/metadata-store.js'
@@ -18,17 +14,17 @@ import { MetadataRecorder } from '../adapter/metadata-recorder.js'
 import { storeOptions } from './store-options.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { remoteWriteRoute } from './remote-write-route.js'
+import { role } from './role.js'
 
 const PARTITION_REFRESH_MS = 60_000
 
-export async function adapter(config: Config, logger: Logger) {
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
+export const adapter = role('adapter', async ({ config, logger, registry, onShutdown }) => {
   // Few retries: a broker outage should become a 503 within about a second, and the
   // sender (which keeps its own WAL) retries, rather than a request hanging here.
   const kafka = createKafka({ config: config.kafka, role: 'adapter', logger, retries: 2, requestTimeoutMs: config.kafka.produceTimeoutMs })
   const admin = kafka.admin()
   await admin.connect()
+  onShutdown(() => admin.disconnect())
   let partitions: number
   if (config.kafka.provisionTopic) {
     partitions = (await provisionTopic(admin, { topic: config.kafka.topic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, retentionMs: config.kafka.retentionMs }, logger)).partitions
@@ -46,6 +42,7 @@ export async function adapter(config: Config, logger: Logger) {
     )
   }, PARTITION_REFRESH_MS)
   refresh.unref()
+  onShutdown(() => clearInterval(refresh))
 
   const snappy = await createSnappyCodec()
   const fingerprinter = await Fingerprinter.create()
@@ -59,39 +56,16 @@ export async function adapter(config: Config, logger: Logger) {
     produceTimeoutMs: config.kafka.produceTimeoutMs,
   })
   await sink.connectedProducer()
+  onShutdown(() => sink.close())
   // Metric metadata is last-write-wins and bypasses Kafka: written straight to the ClickHouse
   // server when one is configured, else dropped (store/metadata-store.ts).
   const store = config.clickhouse.url ? await openStore(storeOptions(config)) : undefined
+  if (store) onShutdown(() => store.close())
   const metadata = store ? new MetadataRecorder({ writer: new ClickHouseMetadataStore({ client: store.readWrite, insertRaw: store.insertRaw }), logger, registry }) : undefined
   metadata?.start()
-  let ready = false
-  const http = await startHttpServer({
-    listen: config.listen,
-    tls: config.tls,
-    auth: config.auth, connections: config.limits,
-    logger,
-    registry,
-    routes: [
-      remoteWriteRoute(config, registry, { sink, snappy, fingerprinter, metadata }),
-    ],
-    isReady: () => ready,
-  })
-  ready = true
-  logger.info('metrichouse adapter is ready', { listen: `${http.address.address}:${http.address.port}`, brokers: config.kafka.brokers, topic: config.kafka.topic, partitions })
-
-  let shuttingDown: Promise<void> | undefined
+  if (metadata) onShutdown(() => metadata.stop())
   return {
-    address: { host: http.address.address, port: http.address.port },
-    shutdown: () =>
-      (shuttingDown ??= (async () => {
-        ready = false
-        clearInterval(refresh)
-        await http.close()
-        await sink.close()
-        await metadata?.stop()
-        await store?.close()
-        await admin.disconnect()
-        logger.info('metrichouse adapter stopped')
-      })()),
+    routes: [remoteWriteRoute(config, registry, { sink, snappy, fingerprinter, metadata })],
+    log: { brokers: config.kafka.brokers, topic: config.kafka.topic, partitions },
   }
-}
+})

@@ -3,9 +3,6 @@
  * ClickHouse exactly once (kafka/kafka-ingester.ts). Replicas share the partitions; the
  * HTTP port serves /metrics and the health checks only.
  */
-import { Registry, collectDefaultMetrics } from 'prom-client'
-import type { Config } from '../config/config.js'
-import { startHttpServer } from '../http/server.js'
 import { BatchLander } from '../ingester/batch-lander.js'
 import { RecordDecoder } from '../ingester/record-decoder.js'
 import { SeriesRegistry } from '../ingester/series-registry.js'
@@ -14,18 +11,17 @@ import { KafkaIngester } from '../kafka/kafka-ingester.js'
 import { ConsumerMetrics } from '../kafka/metrics.js'
 import { RangeLog } from '../kafka/range-log.js'
 import { provisionTopic } from '../kafka/topic.js'
-import type { Logger } from '../observability/logger.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
 import { migrate, schemaOptionsFromConfig } from '../store/schema.js'
+import { role } from './role.js'
 import { storeOptions } from './store-options.js'
 
-export async function ingester(config: Config, logger: Logger) {
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
+export const ingester = role('ingester', async ({ config, logger, registry, onShutdown }) => {
   const store = await openStore(storeOptions(config))
+  onShutdown(() => store.close())
   await migrate(store.readWrite, schemaOptionsFromConfig(config))
   const rangeLog = new RangeLog(store.readWrite, store.insertRaw, config.kafka.consumerGroup)
   await rangeLog.migrate()
@@ -72,29 +68,15 @@ export async function ingester(config: Config, logger: Logger) {
       process.exit(1)
     },
   })
-  let ready = false
-  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, connections: config.limits, logger, registry, routes: [], isReady: () => ready })
   await core.start()
-  ready = true
-  logger.info('metrichouse ingester is ready', {
-    listen: `${http.address.address}:${http.address.port}`,
-    brokers: config.kafka.brokers,
-    topic: config.kafka.topic,
-    group: config.kafka.consumerGroup,
-    clickhouse: store.embedded ? 'embedded' : config.clickhouse.url,
-  })
-
-  let shuttingDown: Promise<void> | undefined
+  // Finishes or abandons the batches in progress, commits nothing half-done, leaves the group.
+  onShutdown(() => core.stop())
   return {
-    address: { host: http.address.address, port: http.address.port },
-    shutdown: () =>
-      (shuttingDown ??= (async () => {
-        ready = false
-        // Finishes or abandons the batches in progress, commits nothing half-done, leaves the group.
-        await core.stop()
-        await http.close()
-        await store.close()
-        logger.info('metrichouse ingester stopped')
-      })()),
+    log: {
+      brokers: config.kafka.brokers,
+      topic: config.kafka.topic,
+      group: config.kafka.consumerGroup,
+      clickhouse: store.embedded ? 'embedded' : config.clickhouse.url,
+    },
   }
-}
+})

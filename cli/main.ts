@@ -4,19 +4,15 @@
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import type { Config } from '../config/config.js'
 import { ConfigError, configKeys, loadConfig } from '../config/load.js'
-import { createJsonLogger, type Logger } from '../observability/logger.js'
+import { createJsonLogger } from '../observability/logger.js'
 import { schemaOptionsFromConfig, schemaStatements } from '../store/schema.js'
+import type { RoleStarter } from './role.js'
+import { StartupError } from './startup-error.js'
 import { storeOptions } from './store-options.js'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-/** A long-running role: started with the one typed config, stopped by SIGTERM/SIGINT. */
-export interface RunningRole {
-  shutdown(): Promise<void>
-}
-type RoleStarter = (config: Config, logger: Logger) => Promise<RunningRole>
 
 // Roles read the shared configuration (flags, env, YAML). Loaded on demand: the embedded
 // engine takes a second to load, --help should not wait.
@@ -189,7 +185,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`metrichouse: ${(err as Error)?.stack ?? String(err)}\n`)
+    // What the operator can fix is one sentence; anything else keeps its stack for a bug report.
+    const known = err instanceof StartupError || err instanceof ConfigError
+    process.stderr.write(`metrichouse: ${known ? err.message : ((err as Error)?.stack ?? String(err))}\n`)
+    if (err instanceof ConfigError) process.exit(2)
     process.exit(1)
   },
 )

@@ -4,16 +4,12 @@
  * (kafka.brokers, like the adapter), optionally publishes alert events to
  * ruler.alert_events_topic, and serves /api/v1/rules, /api/v1/alerts, /-/reload, /metrics.
  */
-import { Registry, collectDefaultMetrics } from 'prom-client'
 import type { Sink } from '../adapter/sink.js'
-import type { Config } from '../config/config.js'
 import { ConfigError } from '../config/load.js'
-import { startHttpServer } from '../http/server.js'
 import { createKafka } from '../kafka/client.js'
 import { KafkaSink } from '../kafka/kafka-sink.js'
 import { ProducerMetrics } from '../kafka/metrics.js'
 import { partitionCount, provisionTopic } from '../kafka/topic.js'
-import type { Logger } from '../observability/logger.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { ClickHouseQuerier } from '../query/clickhouse-querier.js'
@@ -21,22 +17,24 @@ import { createConfiguredEngine } from '../query/query-service.js'
 import { KafkaAlertEvents } from '../ruler/kafka-events.js'
 import { startRuler } from '../ruler/start.js'
 import { openStore } from '../store/connection.js'
+import { role } from './role.js'
 import { storeOptions } from './store-options.js'
 
-export async function ruler(config: Config, logger: Logger) {
+export const ruler = role('ruler', async ({ config, logger, registry, onShutdown }) => {
   if (!config.clickhouse.url) throw new ConfigError('the ruler role reads a ClickHouse server: set clickhouse.url (or run the ruler inside `serve`)')
   if (config.kafka.brokers.length === 0) throw new ConfigError('the ruler role writes its results to the samples topic: set kafka.brokers (or run the ruler inside `serve`)')
   if (config.ruler.ruleFiles.length === 0) throw new ConfigError('no rule files: set ruler.rule_files')
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
   const store = await openStore(storeOptions(config))
+  onShutdown(() => store.close())
   const kafka = createKafka({ config: config.kafka, role: 'ruler', logger })
   const admin = kafka.admin()
   await admin.connect()
+  onShutdown(() => admin.disconnect())
   const partitions = await partitionCount(admin, config.kafka.topic)
   if (partitions === 0) throw new ConfigError(`topic ${config.kafka.topic} does not exist: start the adapter (it provisions the topic) first`)
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
   await producer.connect()
+  onShutdown(() => producer.disconnect())
   const sink: Sink = new KafkaSink({
     createProducer: () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
     topic: config.kafka.topic,
@@ -46,6 +44,7 @@ export async function ruler(config: Config, logger: Logger) {
     logger,
     produceTimeoutMs: config.kafka.produceTimeoutMs,
   })
+  onShutdown(() => sink.close())
   if (config.ruler.alertEventsTopic && config.kafka.provisionTopic) {
     // Few partitions suffice (keyed by alert; a few events per second); replication and retention as the samples topic.
     await provisionTopic(admin, { topic: config.ruler.alertEventsTopic, partitions: 3, replicationFactor: config.kafka.replicationFactor, retentionMs: config.kafka.retentionMs }, logger)
@@ -62,20 +61,6 @@ export async function ruler(config: Config, logger: Logger) {
     events,
     handleSighup: true,
   })
-  const http = await startHttpServer({ listen: config.listen, tls: config.tls, auth: config.auth, connections: config.limits, logger, registry, routes: running.routes, isReady: () => true })
-  logger.info('metrichouse ruler is ready', { listen: `${http.address.address}:${http.address.port}` })
-  let stopping: Promise<void> | undefined
-  return {
-    address: { host: http.address.address, port: http.address.port },
-    shutdown: () =>
-      (stopping ??= (async () => {
-        await http.close()
-        await running.stop()
-        await sink.close()
-        await producer.disconnect()
-        await admin.disconnect()
-        await store.close()
-        logger.info('metrichouse ruler stopped')
-      })()),
-  }
-}
+  onShutdown(() => running.stop())
+  return { routes: running.routes }
+})

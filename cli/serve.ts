@@ -2,15 +2,12 @@
  * `metrichouse serve`: the embedded default, one process on one port. Wires the parts:
  * HTTP receiver -> WAL sink -> WAL -> flusher -> embedded ClickHouse, and read-only SQL.
  */
-import { Registry, collectDefaultMetrics } from 'prom-client'
 import { MetadataRecorder } from '../adapter/metadata-recorder.js'
-import type { Config } from '../config/config.js'
-import { startHttpServer, type Route, type RunningHttpServer } from '../http/server.js'
+import type { Route } from '../http/server.js'
 import { RecentBatches } from '../ingester/recent-batches.js'
 import { RecordDecoder } from '../ingester/record-decoder.js'
 import { SeriesRegistry } from '../ingester/series-registry.js'
 import { WalFlusher } from '../ingester/wal-flusher.js'
-import type { Logger } from '../observability/logger.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { createConfiguredEngine } from '../query/query-service.js'
@@ -24,23 +21,19 @@ import { FlushCheckpoint } from '../wal/checkpoint.js'
 import { createWalMetrics } from '../wal/metrics.js'
 import { WalSink } from '../wal/wal-sink.js'
 import { WriteAheadLog } from '../wal/write-ahead-log.js'
-import type { RunningRuler } from '../ruler/start.js'
 import { storeOptions } from './store-options.js'
 import { queryServiceFromConfig } from './query-wiring.js'
 import { remoteWriteRoute } from './remote-write-route.js'
+import { lockDataDir } from './data-dir-lock.js'
+import { role, type RunningRole } from './role.js'
 
-export interface RunningServe {
-  address: { host: string; port: number }
-  /** Graceful: stop taking writes, drain the WAL into ClickHouse, close. */
-  shutdown(): Promise<void>
-}
+export type RunningServe = RunningRole
 
-export async function serve(config: Config, logger: Logger): Promise<RunningServe> {
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
-  let ready = false
-
+/** Graceful shutdown: stop taking writes, drain the WAL into ClickHouse, close. */
+export const serve = role('serve', async ({ config, logger, registry, onShutdown }) => {
+  onShutdown(lockDataDir(config.dataDir))
   const store: StoreClients = await openStore(storeOptions(config))
+  onShutdown(() => store.close())
   await migrate(store.readWrite, schemaOptionsFromConfig(config))
 
   const wal = await WriteAheadLog.open({
@@ -51,6 +44,7 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
     logger,
     metrics: createWalMetrics(registry),
   })
+  onShutdown(() => wal.close())
   const checkpoint = await FlushCheckpoint.open(config.wal.dir)
   // What an earlier run flushed stops counting against wal.max_bytes now, not after the next flush
   // (which a WAL full of flushed records would never let happen).
@@ -75,9 +69,11 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
   // Before the flusher starts removing flushed segments under the scan.
   const knownRequests = await sink.loadRequestIds()
   flusher.start()
+  onShutdown(() => flusher.stop({ drain: true }))
   // Metric metadata (TYPE/HELP/UNIT) goes straight to ClickHouse, last write wins (store/metadata-store.ts).
   const metadata = new MetadataRecorder({ writer: new ClickHouseMetadataStore({ client: store.readWrite, insertRaw: store.insertRaw }), logger, registry })
   metadata.start()
+  onShutdown(() => metadata.stop())
   const routes: Route[] = [
     remoteWriteRoute(config, registry, { sink, snappy, fingerprinter, metadata }),
   ]
@@ -102,14 +98,14 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
 
   // The Prometheus query API (docs/query.md), over the read-only connection.
   const queryService = queryServiceFromConfig(config, store.readOnly, registry, logger)
+  onShutdown(() => queryService.close())
   routes.push(...queryService.routes)
 
   // The ruler (docs/rules.md), when rule files are configured: reads through the query
   // service's querier, writes ALERTS and recording results through the WAL like any sample.
-  let ruler: RunningRuler | undefined
   if (config.ruler.ruleFiles.length > 0) {
     const { startRuler } = await import('../ruler/start.js')
-    ruler = await startRuler({
+    const ruler = await startRuler({
       config: config.ruler,
       engine: createConfiguredEngine(config.query),
       querier: queryService.querier,
@@ -119,42 +115,19 @@ export async function serve(config: Config, logger: Logger): Promise<RunningServ
       logger,
       handleSighup: true,
     })
+    onShutdown(() => ruler.stop())
     routes.push(...ruler.routes)
   }
 
-  const http: RunningHttpServer = await startHttpServer({
-    listen: config.listen,
-    tls: config.tls,
-    auth: config.auth, connections: config.limits,
-    logger,
-    registry,
+  return {
     routes,
     // A log that failed a write refuses appends until it has reopened itself: not ready then.
-    isReady: () => ready && wal.writable,
-  })
-  ready = true
-  logger.info('metrichouse serve is ready', {
-    listen: `${http.address.address}:${http.address.port}`,
-    dataDir: config.dataDir,
-    clickhouse: store.embedded ? 'embedded' : config.clickhouse.url,
-    snappy: snappy.implementation,
-    requestIdsInLog: knownRequests,
-  })
-
-  let shuttingDown: Promise<void> | undefined
-  return {
-    address: { host: http.address.address, port: http.address.port },
-    shutdown: () =>
-      (shuttingDown ??= (async () => {
-        ready = false
-        await http.close()
-        await ruler?.stop()
-        await queryService.close()
-        await metadata.stop()
-        await flusher.stop({ drain: true })
-        await wal.close()
-        await store.close()
-        logger.info('metrichouse serve stopped')
-      })()),
+    isReady: () => wal.writable,
+    log: {
+      dataDir: config.dataDir,
+      clickhouse: store.embedded ? 'embedded' : config.clickhouse.url,
+      snappy: snappy.implementation,
+      requestIdsInLog: knownRequests,
+    },
   }
-}
+})

@@ -27,6 +27,7 @@ export interface HttpServerOptions {
   auth: AuthConfig
   logger: Logger
   registry: Registry
+  /** Served from the start; more can be mounted later (RunningHttpServer.mount). */
   routes: Route[]
   /** Connection cap and read timeouts (default: DEFAULT_CONNECTION_LIMITS). */
   connections?: ConnectionLimits
@@ -36,10 +37,12 @@ export interface HttpServerOptions {
 
 export interface RunningHttpServer {
   address: AddressInfo
+  /** Adds routes to a running server: a role listens (health) before it has migrated and replayed. */
+  mount(routes: Route[]): void
   close(): Promise<void>
 }
 
-export function createApp(opts: Omit<HttpServerOptions, 'listen' | 'tls'>): express.Express {
+export function createApp(opts: Omit<HttpServerOptions, 'listen' | 'tls'>): express.Express & { mount(routes: Route[]): void } {
   const app = express()
   app.disable('x-powered-by')
   app.set('query parser', 'simple')
@@ -59,12 +62,22 @@ export function createApp(opts: Omit<HttpServerOptions, 'listen' | 'tls'>): expr
       next(err)
     }
   })
-  for (const r of opts.routes) app[r.method](r.path, r.handler)
+  // A router mounted once: routes added to it later are served in place, before the 404.
+  const roleRoutes = express.Router()
+  const mount = (routes: Route[]) => {
+    for (const r of routes) roleRoutes[r.method](r.path, r.handler)
+  }
+  mount(opts.routes)
+  app.use(roleRoutes)
   app.use((req, res) => {
+    if (!opts.isReady()) {
+      res.status(503).set('Retry-After', '5').type('text/plain').send('metrichouse is starting.\n')
+      return
+    }
     res.status(404).type('text/plain').send(`no route for ${req.method} ${req.path.slice(0, 100)}\n`)
   })
   app.use(errorMiddleware(opts.logger))
-  return app
+  return Object.assign(app, { mount })
 }
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
@@ -89,6 +102,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   })
   return {
     address: server.address() as AddressInfo,
+    mount: app.mount,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CLI_MAIN } from '../peers/metrichouse.js'
+import { CLI_MAIN, Metrichouse } from '../peers/metrichouse.js'
 
 const run = promisify(execFile)
 const dir = mkdtempSync(path.join(tmpdir(), 'mh-cli-'))
@@ -74,6 +74,24 @@ describe('metrichouse CLI', () => {
       expect(ddl).toContain('toIntervalSecond(259200)')
     } finally {
       session.close()
+    }
+  }, 120_000)
+
+  it('refuses, in one sentence and exit 1, a second serve on the same data directory and a busy port', async () => {
+    const first = await Metrichouse.start()
+    try {
+      const cases = [
+        { args: ['serve', '--listen', '127.0.0.1:0', '--data-dir', first.dataDir], says: `the data directory ${first.dataDir} is in use by another metrichouse` },
+        { args: ['serve', '--listen', `127.0.0.1:${first.port}`, '--data-dir', path.join(dir, 'other')], says: `cannot listen on 127.0.0.1:${first.port}: the address is in use` },
+      ]
+      for (const c of cases) {
+        const r = await cli(c.args)
+        expect(r.code, r.stderr).toBe(1)
+        expect(r.stderr).toContain(c.says)
+        expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      }
+    } finally {
+      await first.dispose()
     }
   }, 120_000)
 })
