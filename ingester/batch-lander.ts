@@ -4,7 +4,7 @@
  * the samples (token `<token>`). The caller builds the token from the batch's exact source
  * range (WAL positions, or topic:partition:offsets) and records that range durably before
  * calling `land`, so a repeat after a crash carries the same tokens and ClickHouse drops
- * what already landed (design.md §4).
+ * what already landed (insert deduplication; test/integration/crash-restart.test.ts kills and counts).
  */
 import type { SampleStore } from '../store/sample-store.js'
 import type { SeriesSamples } from '../store/rowbinary-encoder.js'

@@ -5,7 +5,7 @@
  * checkpoint *before* the insert, and the insert carries the token `<wal id>:<from>-<to>`.
  * After a crash the recorded in-flight range is rebuilt record for record and inserted
  * again with the same token: if the first insert had landed, ClickHouse drops the repeat
- * (design.md §4), so nothing is lost and nothing is stored twice. Only after the insert
+ * (insert deduplication, test/integration/crash-restart.test.ts), so nothing is lost and nothing is stored twice. Only after the insert
  * is the range committed and the log's fully flushed segments deleted.
  */
 import type { Registry } from 'prom-client'

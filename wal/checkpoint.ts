@@ -1,7 +1,7 @@
 /**
  * The flusher's durable progress through the WAL: `committed` (everything before it is in
  * ClickHouse) and, while a batch is being inserted, its exact range. Recording the range
- * before the insert is what makes the insert exactly-once (design §4): after a crash the
+ * before the insert is what makes the insert exactly-once (insert deduplication): after a crash the
  * flusher re-reads exactly [from, to) (WriteAheadLog.read with `until: to`) and re-sends it
  * with the same dedup token, which ClickHouse then drops if the first try had landed.
  *

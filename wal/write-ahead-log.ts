@@ -1,5 +1,5 @@
 /**
- * The durable local write-ahead log of the embedded deployment (design §3): the adapter's
+ * The durable local write-ahead log of the embedded deployment: the adapter's
  * Sink appends each accepted batch and answers 2xx only once `append` resolves (the bytes
  * are fdatasync'ed); the flusher reads ranges back, inserts them into ClickHouse with a
  * dedup token built from `id` and the range, and then drops whole segments. See

@@ -1,5 +1,5 @@
 /**
- * Runs Prometheus's PromQL test files (../shared/promqltest, v3.5.5) through the engine and
+ * Runs Prometheus's PromQL test files (v3.5.5, promqlTestDataDir()) through the engine and
  * the in-memory storage, and fails when any file passes fewer evals or fails more than the
  * checked-in baseline (baseline.json). Raise the baseline when the engine gets better:
  *   UPDATE_PROMQL_BASELINE=1 npx vitest run promql/promqltest/conformance.test.ts

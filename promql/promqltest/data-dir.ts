@@ -1,8 +1,7 @@
 /**
- * Where Prometheus's promqltest files live. They are not part of this repository (they are
- * Prometheus's text, Apache-2.0, handed to the project beside it in ../shared/promqltest):
- * PROMQLTEST_DIR wins, then shared/ beside the checkout, then the workplace's shared folder,
- * so a clean checkout elsewhere on the same machine (CI) still finds them.
+ * Where Prometheus's promqltest files live. They are Prometheus's text (Apache-2.0), not part
+ * of this repository: PROMQLTEST_DIR wins, then two folders where a checkout on the project's
+ * machines finds them, so a clean checkout elsewhere on the same machine (CI) still does.
  */
 import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'

@@ -1,5 +1,5 @@
 /**
- * Prometheus's PromQL test files (../shared/promqltest, v3.5.5) through the real storage
+ * Prometheus's PromQL test files (v3.5.5, promqlTestDataDir()) through the real storage
  * path: every `load` is written into the embedded ClickHouse by the write path's
  * SampleStore, every selector is read back by the ClickHouse Querier. Fails when a file
  * passes fewer evals or fails more than query/promqltest-baseline.json records (the
