@@ -81,6 +81,7 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
     const gateway = new SqlGateway({
       client: store.readOnly,
       embedded: store.embedded,
+      database: config.clickhouse.database,
       maxExecutionTimeMs: config.sql.maxExecutionTimeMs,
       maxResultRows: config.sql.maxResultRows,
     })

@@ -41,6 +41,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { METRICHOUSE_CONFIG: file } }).listen).toEqual({ host: '127.0.0.1', port: 9999 })
   })
 
+  /** A secret file for the cases below: `${SECRET}` in their YAML names it. */
+  const secretDir = mkdtempSync(path.join(tmpdir(), 'mh-secret-'))
+  const secretFile = (name: string, content: string) => {
+    const file = path.join(secretDir, name)
+    writeFileSync(file, content)
+    return file
+  }
+  const emptyToken = secretFile('empty-token', '')
+  const blankToken = secretFile('blank-token', ' \u00a0\n\t\n')
   const bad: { name: string; file?: string; flags?: Record<string, string>; message: RegExp }[] = [
     { name: 'an unknown top-level key', file: 'listne: :9201\n', message: /unknown key "listne"/ },
     { name: 'an unknown nested key', file: 'wal:\n  max_byte: 1\n', message: /unknown key "wal.max_byte"/ },
@@ -52,6 +61,14 @@ describe('loadConfig', () => {
     { name: 'broken YAML', file: 'listen: [\n', message: /invalid YAML/ },
     { name: 'a list at the top level', file: '- a\n', message: /top level must be a mapping/ },
     { name: 'a password without a user', file: 'auth:\n  basic_password: x\n', message: /basic_username is not/ },
+    { name: 'an empty bearer token file', file: `auth:\n  bearer_token_file: ${emptyToken}\n`, message: /auth\.bearer_token_file: .*empty-token is empty: an empty credential would let anyone in/ },
+    { name: 'a bearer token file of white space only', file: `auth:\n  bearer_token_file: ${blankToken}\n`, message: /auth\.bearer_token_file: .* is empty/ },
+    { name: 'an empty bearer token', file: "auth:\n  bearer_token: ''\n", message: /auth\.bearer_token: must NOT have fewer than 1 characters/ },
+    { name: 'a bearer token of a no-break space', flags: { 'auth-bearer-token': '\u00a0' }, message: /auth\.bearer_token is empty/ },
+    { name: 'a user without a password', file: 'auth:\n  basic_username: u\n', message: /auth\.basic_username is set but auth\.basic_password .* is not/ },
+    { name: 'a user with an empty password', file: "auth:\n  basic_username: u\n  basic_password: ''\n", message: /auth\.basic_password is empty/ },
+    { name: 'an empty user name', file: "auth:\n  basic_username: '  '\n  basic_password: p\n", message: /auth\.basic_username is empty/ },
+    { name: 'an empty password file', file: `auth:\n  basic_username: u\n  basic_password_file: ${emptyToken}\n`, message: /auth\.basic_password_file: .* is empty/ },
     { name: 'a bad listen address', flags: { listen: 'localhost' }, message: /listen: expected HOST:PORT/ },
   ]
   for (const c of bad) {

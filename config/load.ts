@@ -241,14 +241,31 @@ function readSecretFile(file: string, what: string): string {
   }
 }
 
+/**
+ * A credential from its key or its `_file` key. An empty or whitespace-only one refuses to
+ * start: the HTTP edge would otherwise compare requests against an empty secret, and a
+ * header such as `Bearer <no-break space>` trims to exactly that.
+ */
+function credential(value: string | undefined, file: string | undefined, key: string): string | undefined {
+  const fromFile = value === undefined && file !== undefined
+  const text = value ?? (fromFile ? readSecretFile(file, `${key}_file`) : undefined)
+  if (text !== undefined && text.trim() === '') {
+    throw new ConfigError(`${fromFile ? `${key}_file: ${file} is empty` : `${key} is empty`}: an empty credential would let anyone in; set one, or remove the key to run without authentication`)
+  }
+  return text
+}
+
 function toTyped(r: RawConfig): Config {
   const dataDir = path.resolve(r.data_dir)
   const auth: Config['auth'] = {}
-  auth.bearerToken = r.auth.bearer_token ?? (r.auth.bearer_token_file ? readSecretFile(r.auth.bearer_token_file, 'auth.bearer_token_file') : undefined)
-  if (r.auth.basic_username) {
-    auth.basicUsername = r.auth.basic_username
-    auth.basicPassword = r.auth.basic_password ?? (r.auth.basic_password_file ? readSecretFile(r.auth.basic_password_file, 'auth.basic_password_file') : '')
-  } else if (r.auth.basic_password || r.auth.basic_password_file) {
+  auth.bearerToken = credential(r.auth.bearer_token, r.auth.bearer_token_file, 'auth.bearer_token')
+  const basicPassword = credential(r.auth.basic_password, r.auth.basic_password_file, 'auth.basic_password')
+  const basicUsername = credential(r.auth.basic_username, undefined, 'auth.basic_username')
+  if (basicUsername !== undefined) {
+    if (basicPassword === undefined) throw new ConfigError('auth.basic_username is set but auth.basic_password (or auth.basic_password_file) is not: a user without a password lets in anyone who knows the name')
+    auth.basicUsername = basicUsername
+    auth.basicPassword = basicPassword
+  } else if (basicPassword !== undefined) {
     throw new ConfigError('auth.basic_password is set but auth.basic_username is not')
   }
   if (Boolean(r.tls.cert_file) !== Boolean(r.tls.key_file)) throw new ConfigError('tls: cert_file and key_file go together')

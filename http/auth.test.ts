@@ -19,6 +19,10 @@ describe('checkAuthorization', () => {
     ['basic when only a token is configured', { bearerToken: 't' }, basic('prom', 't'), false],
     ['an unknown scheme', both, 'Digest s3cret', false],
     ['a header without a scheme', both, 's3cret', false],
+    ['a bearer credential of a no-break space', both, 'Bearer \u00a0', false],
+    ['an empty bearer credential', both, 'Bearer ', false],
+    ['an empty bearer credential against an empty token', { bearerToken: '' }, 'Bearer \u00a0', false],
+    ['an empty password against a user without one', { basicUsername: 'u', basicPassword: '' }, basic('u', ''), false],
   ]
   for (const [name, auth, header, want] of cases) it(`${want ? 'accepts' : 'refuses'} ${name}`, () => expect(checkAuthorization(header, auth)).toBe(want))
 })

@@ -25,15 +25,19 @@ export function checkAuthorization(header: string | undefined, auth: AuthConfig)
   const space = header.indexOf(' ')
   if (space < 0) return false
   const scheme = header.slice(0, space).toLowerCase()
-  const credential = header.slice(space + 1).trim()
-  if (scheme === 'bearer' && auth.bearerToken !== undefined) return sameSecret(credential, auth.bearerToken)
+  // Only HTTP's own optional white space (space, tab) is stripped: String.trim() would also
+  // strip a no-break space and turn `Bearer <nbsp>` into an empty credential.
+  const credential = header.slice(space + 1).replace(/^[ \t]+|[ \t]+$/g, '')
+  if (credential === '') return false
+  if (scheme === 'bearer' && auth.bearerToken !== undefined) return auth.bearerToken !== '' && sameSecret(credential, auth.bearerToken)
   if (scheme === 'basic' && auth.basicUsername !== undefined) {
     const decoded = Buffer.from(credential, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     if (colon < 0) return false
     const userOk = sameSecret(decoded.slice(0, colon), auth.basicUsername)
     const passOk = sameSecret(decoded.slice(colon + 1), auth.basicPassword ?? '')
-    return userOk && passOk
+    // Configuration refuses empty credentials; this refuses them again at the door.
+    return userOk && passOk && auth.basicUsername !== '' && (auth.basicPassword ?? '') !== ''
   }
   return false
 }

@@ -6,11 +6,14 @@
  */
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import type { Readable } from 'node:stream'
-import { SqlRefusedError, checkNormalisedStatement } from './sql-guard.js'
+import { COMBINATOR_CATALOGUE_SQL, FUNCTION_CATALOGUE_SQL, FunctionPolicy, type FunctionCatalogueRow } from './sql-function-policy.js'
+import { SqlRefusedError, checkAst, checkNormalisedStatement, parseExplainAst } from './sql-guard.js'
 
 export interface SqlGatewayOptions {
   client: ClickHouseClient
   embedded: boolean
+  /** The database served; no other is readable (system and information_schema included). */
+  database: string
   maxExecutionTimeMs: number
   maxResultRows: number
 }
@@ -47,6 +50,7 @@ const STATUS_BY_CODE = new Map<number, number>([
   [396, 400], // TOO_MANY_ROWS_OR_BYTES
   [457, 400], // BAD_QUERY_PARAMETER
   [456, 400], // UNKNOWN_QUERY_PARAMETER
+  [446, 403], // FUNCTION_NOT_ALLOWED
   [497, 403], // ACCESS_DENIED
 ])
 
@@ -60,6 +64,7 @@ function toClickHouseError(err: unknown): ClickHouseQueryError {
 
 export class SqlGateway {
   private ready?: Promise<void>
+  private functions?: Promise<FunctionPolicy>
 
   constructor(private readonly opts: SqlGatewayOptions) {}
 
@@ -87,32 +92,67 @@ export class SqlGateway {
     return this.ready
   }
 
-  /** Runs one reading statement; the result is the raw output in `format` (unless the SQL names one). */
-  async run(sql: string, params: { format: string; queryParams: Record<string, string>; signal?: AbortSignal }): Promise<Readable> {
-    await this.init()
+  /** The function allowlist, from the engine's own catalogue (read once). */
+  private functionPolicy(): Promise<FunctionPolicy> {
+    this.functions ??= (async () => {
+      const rows = await (await this.opts.client.query({ query: FUNCTION_CATALOGUE_SQL, format: 'JSONEachRow' })).json<FunctionCatalogueRow>()
+      const combinators = await (await this.opts.client.query({ query: COMBINATOR_CATALOGUE_SQL, format: 'JSONEachRow' })).json<{ name: string }>()
+      return new FunctionPolicy(rows, combinators.map((c) => c.name))
+    })()
+    this.functions.catch(() => (this.functions = undefined))
+    return this.functions
+  }
+
+  /** Runs `sql` on the gateway's connection and returns its whole output as text. */
+  private async text(sql: string, queryParams: Record<string, string>, signal?: AbortSignal): Promise<string> {
+    const settings: ClickHouseSettings = { default_format: 'TabSeparatedRaw' }
+    const result = await this.opts.client.exec({
+      query: sql,
+      query_params: Object.keys(queryParams).length > 0 ? queryParams : undefined,
+      clickhouse_settings: this.opts.embedded ? settings : { ...this.limitSettings(), ...settings },
+      abort_signal: signal,
+    })
+    const chunks: Buffer[] = []
+    for await (const chunk of result.stream) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks).toString('utf8')
+  }
+
+  /**
+   * Refuses what the guard refuses (sql-guard.ts): first on the normalised text, then on
+   * the parse tree. `EXPLAIN AST` is the one statement here that carries request text, and
+   * only as the engine's own rendering of a single statement that passed the first check;
+   * it parses and runs nothing. Returns the normalised statement: what was checked is what runs.
+   */
+  private async check(sql: string, queryParams: Record<string, string>, signal?: AbortSignal): Promise<string> {
     let normalised: string
+    let tree: string
     try {
       const rs = await this.opts.client.query({
         query: 'SELECT formatQuerySingleLine({q:String}) AS q',
         query_params: { q: sql },
         format: 'JSONEachRow',
-        abort_signal: params.signal,
+        abort_signal: signal,
       })
       const rows = await rs.json<{ q: string }>()
       normalised = rows[0]?.q ?? ''
-    } catch (err) {
-      throw toClickHouseError(err)
-    }
-    try {
       checkNormalisedStatement(normalised)
+      tree = await this.text(`EXPLAIN AST ${normalised}`, queryParams, signal)
+      checkAst(parseExplainAst(tree), { database: this.opts.database, functions: await this.functionPolicy() })
+      return normalised
     } catch (err) {
-      if (!(err instanceof SqlRefusedError)) throw err
+      if (!(err instanceof SqlRefusedError)) throw toClickHouseError(err)
       throw new ClickHouseQueryError(`Code: ${err.code}. DB::Exception: ${err.message}. (${err.codeName})`, err.code, STATUS_BY_CODE.get(err.code) ?? 500)
     }
+  }
+
+  /** Runs one reading statement; the result is the raw output in `format` (unless the SQL names one). */
+  async run(sql: string, params: { format: string; queryParams: Record<string, string>; signal?: AbortSignal }): Promise<Readable> {
+    await this.init()
+    const checked = await this.check(sql, params.queryParams, params.signal)
     try {
       const settings: ClickHouseSettings = { default_format: params.format as ClickHouseSettings['default_format'] }
       const result = await this.opts.client.exec({
-        query: sql,
+        query: checked,
         query_params: Object.keys(params.queryParams).length > 0 ? params.queryParams : undefined,
         clickhouse_settings: this.opts.embedded ? settings : { ...this.limitSettings(), ...settings },
         abort_signal: params.signal,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { checkNormalisedStatement, unquotedWords } from './sql-guard.js'
+import { FunctionPolicy, type FunctionCatalogueRow } from './sql-function-policy.js'
+import { checkAst, checkNormalisedStatement, parseExplainAst, unquotedWords } from './sql-guard.js'
 
 describe('checkNormalisedStatement', () => {
   const allowed = [
@@ -31,4 +32,65 @@ describe('unquotedWords', () => {
   it('skips quoted strings and identifiers, escapes included', () => {
     expect(unquotedWords("SELECT 'it\\'s OUTFILE', `INTO`, \"x\" FROM t")).toEqual(['SELECT', 'FROM', 'T'])
   })
+})
+
+describe('FunctionPolicy', () => {
+  const row = (name: string, categories: string, extra: Partial<FunctionCatalogueRow> = {}): FunctionCatalogueRow => ({ name, categories, is_aggregate: 0, case_insensitive: 0, alias_to: '', ...extra })
+  const policy = new FunctionPolicy(
+    [
+      row('plus', 'Arithmetic'),
+      row('sum', 'Aggregate Functions', { is_aggregate: 1, case_insensitive: 1 }),
+      row('quantile', 'Aggregate Functions', { is_aggregate: 1 }),
+      row('file', 'Other'),
+      row('toTypeName', 'Other'),
+      row('hostname', '', { alias_to: 'hostName' }),
+      row('hostName', 'Other'),
+      row('substr', '', { alias_to: 'substring' }),
+      row('substring', 'String'),
+      row('aiGenerate', 'AI'),
+    ],
+    ['If', 'State', 'Merge', 'MergeState', 'OrNull'],
+  )
+  const cases: [string, boolean][] = [
+    ['plus', true],
+    ['SUM', true], // case-insensitive in the catalogue
+    ['PLUS', false], // case-sensitive in the catalogue
+    ['sumIf', true],
+    ['quantileStateMerge', true],
+    ['quantileMergeState', true],
+    ['fileIf', false], // not an aggregate behind a combinator
+    ['file', false],
+    ['toTypeName', true], // "Other", but named as value-only
+    ['hostname', false], // an alias takes its target's verdict
+    ['substr', true],
+    ['aiGenerate', false],
+    ['lambda', true],
+    ['noSuchFunction', false],
+  ]
+  for (const [name, want] of cases) it(`${want ? 'allows' : 'refuses'} ${name}`, () => expect(policy.allows(name)).toBe(want))
+})
+
+describe('checkAst', () => {
+  const functions = new FunctionPolicy([{ name: 'count', categories: 'Aggregate Functions', is_aggregate: 1, case_insensitive: 1, alias_to: '' }, { name: 'file', categories: 'Other', is_aggregate: 0, case_insensitive: 0, alias_to: '' }, { name: 'in', categories: 'Comparison', is_aggregate: 0, case_insensitive: 0, alias_to: '' }], [])
+  const policy = { database: 'metrics', functions }
+  const select = (from: string, expr = ' Function count (children 1)\n     ExpressionList') => `SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 2)\n   ExpressionList (children 1)\n   ${expr}\n   TablesInSelectQuery (children 1)\n    TablesInSelectQueryElement (children 1)\n     TableExpression (children 1)\n      ${from}\n`
+  const cases: { name: string; tree: string; refused?: RegExp }[] = [
+    { name: 'a store table', tree: select('TableIdentifier samples (alias s)') },
+    { name: 'a store table qualified with the served database', tree: select('TableIdentifier metrics.samples') },
+    { name: 'another database', tree: select('TableIdentifier system.one'), refused: /only the tables of database metrics/ },
+    { name: 'an allowed table function', tree: select('Function numbers (children 1)\n       ExpressionList (children 1)\n        Literal UInt64_3') },
+    { name: 'a table function off the list', tree: select("Function url (children 1)\n       ExpressionList (children 1)\n        Literal 'http://x'"), refused: /table function url is not allowed/ },
+    { name: 'a refused scalar function', tree: select('TableIdentifier samples', " Function file (children 1)\n     ExpressionList (children 1)\n      Literal '/etc/shadow'"), refused: /function file is not allowed/ },
+    { name: 'a table on the right of IN', tree: select('TableIdentifier samples', ' Function in (children 1)\n     ExpressionList (children 2)\n      Identifier a\n      Identifier system.one'), refused: /not system\.one/ },
+    { name: 'a statement kind off the list', tree: 'ShowProcesslistQuery\n', refused: /not allowed here/ },
+    { name: 'two roots', tree: 'ShowTables\nShowTables\n', refused: /could not be read/ },
+    { name: 'nothing', tree: '', refused: /could not be read/ },
+  ]
+  for (const c of cases) {
+    it(`${c.refused ? 'refuses' : 'allows'} ${c.name}`, () => {
+      const check = () => checkAst(parseExplainAst(c.tree), policy)
+      if (c.refused) expect(check).toThrow(c.refused)
+      else expect(check).not.toThrow()
+    })
+  }
 })

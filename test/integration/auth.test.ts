@@ -44,6 +44,8 @@ const REFUSED: { credential: string; authorization: string | undefined }[] = [
   { credential: 'no credentials', authorization: undefined },
   { credential: 'a wrong bearer token', authorization: `Bearer ${TOKEN}x` },
   { credential: 'an empty bearer token', authorization: 'Bearer ' },
+  { credential: 'a bearer token of a no-break space', authorization: 'Bearer \u00a0' },
+  { credential: 'basic with the user and an empty password', authorization: basic(USER, '') },
   { credential: 'the token under the wrong scheme', authorization: `Token ${TOKEN}` },
   { credential: 'the token with no scheme', authorization: TOKEN },
   { credential: 'a wrong basic password', authorization: basic(USER, 'p4ss') },

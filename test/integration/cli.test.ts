@@ -47,6 +47,19 @@ describe('metrichouse CLI', () => {
     expect(r.stderr).toContain('wal.max_bytes')
   })
 
+  it('refuses to start with an empty credential, in one clear sentence, and exits 2', async () => {
+    const empty = path.join(dir, 'empty-token')
+    writeFileSync(empty, '\n')
+    const cases: { args: string[]; message: string }[] = [
+      { args: ['--auth-bearer-token-file', empty], message: `auth.bearer_token_file: ${empty} is empty: an empty credential would let anyone in` },
+      { args: ['--auth-basic-username', 'u'], message: 'auth.basic_username is set but auth.basic_password (or auth.basic_password_file) is not' },
+    ]
+    for (const c of cases) {
+      const r = await cli(['serve', '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'never-created'), ...c.args])
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(c.message) })
+    }
+  })
+
   it('takes settings from METRICHOUSE_ variables', async () => {
     const r = await cli(['migrate', '--print'], { METRICHOUSE_RETENTION_RAW: '2d' })
     expect(r.code).toBe(0)

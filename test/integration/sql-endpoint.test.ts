@@ -4,7 +4,9 @@
  * read-only whatever the statement tries, and a read-only lock that stays on the SQL
  * connection: remote write keeps storing through the writer connection afterwards.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
@@ -70,6 +72,70 @@ const READS: { name: string; request: SqlRequest; text: string | RegExp; content
   },
   { name: 'SHOW TABLES', request: { query: 'SHOW TABLES' }, text: /^(\w+\n)*samples\n(\w+\n)*series\n$/ },
   { name: 'the readonly setting of the SQL connection', request: { query: "SELECT getSetting('readonly')" }, text: '1\n' },
+  // What ad-hoc analysis needs keeps working under the function and table allowlist.
+  { name: 'an aggregate behind combinators and a lambda', request: { query: 'SELECT sumIf(value, value >= 10), arrayMap(x -> x * 2, [1, 2]) FROM samples' }, text: '145\t[2,4]\n' },
+  { name: 'a parametric aggregate', request: { query: 'SELECT quantileExact(0.5)(value) FROM samples' }, text: '10\n' },
+  { name: 'a WITH clause read as a table', request: { query: 'WITH s AS (SELECT value FROM samples) SELECT count() FROM s' }, text: `${SEEDED}\n` },
+  { name: 'IN over a subquery of the series table', request: { query: 'SELECT count() FROM samples WHERE series_id IN (SELECT series_id FROM series)' }, text: `${SEEDED}\n` },
+  { name: 'the served database named explicitly', request: { query: 'SELECT count() FROM default.samples' }, text: `${SEEDED}\n` },
+  { name: 'the numbers table function', request: { query: 'SELECT sum(number) FROM numbers(10)' }, text: '45\n' },
+  { name: 'DESCRIBE of a store table', request: { query: 'DESCRIBE TABLE series' }, text: /^series_id\t/ },
+  { name: 'EXISTS of a store table', request: { query: 'EXISTS TABLE samples' }, text: '1\n' },
+  { name: 'SHOW CREATE TABLE of a store table', request: { query: 'SHOW CREATE TABLE samples' }, text: /CREATE TABLE default\.samples/ },
+  { name: 'EXPLAIN of a store query', request: { query: 'EXPLAIN SELECT count() FROM samples' }, text: /ReadFrom/ },
+]
+
+/** A file the endpoint must never read, with a marker no answer may contain. */
+const SECRET_MARKER = `secret-${process.pid}-${Date.now()}`
+const secretDir = mkdtempSync(join(tmpdir(), 'metrichouse-sql-secret-'))
+const SECRET_FILE = join(secretDir, 'token')
+/** A listener the endpoint must never connect to (its port is filled in beforeAll). */
+let listener: Server
+let listenerHits = 0
+let listenerPort = 0
+
+/**
+ * Attempts to read files, reach hosts, read other databases or the engine's own state,
+ * with the read credentials only. `code` is the ClickHouse error each gets; `${FILE}` and
+ * `${PORT}` stand for the secret file and the listening port.
+ */
+const HOSTILE: { name: string; sql: string; code: number; status: number }[] = [
+  { name: 'the scalar file()', sql: "SELECT file('${FILE}')", code: 446, status: 403 },
+  { name: 'the scalar file() in capitals', sql: "SELECT FILE('${FILE}')", code: 446, status: 403 },
+  { name: 'the scalar file() backquoted', sql: "SELECT `file`('${FILE}')", code: 446, status: 403 },
+  { name: 'file() inside a WITH clause', sql: "WITH file('${FILE}') AS f SELECT f", code: 446, status: 403 },
+  { name: 'file() inside a subquery', sql: "SELECT * FROM (SELECT file('${FILE}') AS f)", code: 446, status: 403 },
+  { name: 'file() inside view()', sql: "SELECT * FROM view(SELECT file('${FILE}'))", code: 446, status: 403 },
+  { name: 'file() under EXPLAIN', sql: "EXPLAIN SELECT file('${FILE}')", code: 446, status: 403 },
+  { name: 'DESCRIBE of the file table function (schema inference reads the first line)', sql: "DESCRIBE file('${FILE}', 'TSVWithNames')", code: 164, status: 403 },
+  { name: 'DESCRIBE of the url table function (schema inference connects)', sql: "DESCRIBE url('http://127.0.0.1:${PORT}/x', 'TSVWithNames')", code: 164, status: 403 },
+  { name: 'DESCRIBE of s3', sql: "DESCRIBE s3('http://127.0.0.1:${PORT}/bucket/key', 'TSVWithNames')", code: 164, status: 403 },
+  { name: 'DESCRIBE of remote', sql: "DESCRIBE remote('127.0.0.1:${PORT}', system.one)", code: 164, status: 403 },
+  { name: 'EXPLAIN PIPELINE over url', sql: "EXPLAIN PIPELINE SELECT * FROM url('http://127.0.0.1:${PORT}/x', 'TSVWithNames')", code: 164, status: 403 },
+  { name: 'url in a subquery', sql: "SELECT * FROM (SELECT * FROM url('http://127.0.0.1:${PORT}/x', 'TSVWithNames'))", code: 164, status: 403 },
+  { name: 'the merge table function over system', sql: "SELECT * FROM merge('system', '^one$')", code: 164, status: 403 },
+  { name: 'a system table', sql: 'SELECT * FROM system.one', code: 497, status: 403 },
+  { name: 'system settings of the server', sql: 'SELECT name, value FROM system.server_settings', code: 497, status: 403 },
+  { name: 'a system table backquoted', sql: 'SELECT * FROM `system`.`one`', code: 497, status: 403 },
+  { name: 'information_schema', sql: 'SELECT * FROM information_schema.tables', code: 497, status: 403 },
+  { name: 'a system table joined', sql: 'SELECT count() FROM samples JOIN system.one ON 1', code: 497, status: 403 },
+  { name: 'a system table on the right of IN', sql: 'SELECT count() FROM samples WHERE 0 IN system.one', code: 497, status: 403 },
+  { name: 'DESCRIBE of a system table', sql: 'DESCRIBE TABLE system.one', code: 497, status: 403 },
+  { name: 'EXISTS of a system table', sql: 'EXISTS TABLE system.one', code: 497, status: 403 },
+  { name: 'SHOW TABLES FROM system', sql: 'SHOW TABLES FROM system', code: 497, status: 403 },
+  { name: 'SHOW DATABASES', sql: 'SHOW DATABASES', code: 497, status: 403 },
+  { name: 'SHOW PROCESSLIST', sql: 'SHOW PROCESSLIST', code: 497, status: 403 },
+  { name: 'SHOW SETTINGS', sql: "SHOW SETTINGS LIKE '%path%'", code: 497, status: 403 },
+  { name: 'SHOW CREATE USER', sql: 'SHOW CREATE USER default', code: 497, status: 403 },
+  { name: 'a server setting (paths)', sql: "SELECT getServerSetting('path')", code: 446, status: 403 },
+  { name: 'the host name', sql: 'SELECT hostName()', code: 446, status: 403 },
+  { name: 'free disk space', sql: 'SELECT filesystemAvailable()', code: 446, status: 403 },
+  { name: 'joinGet, which names a table in a string', sql: "SELECT joinGet('system.one', 'dummy', 0)", code: 446, status: 403 },
+  { name: 'a dictionary lookup', sql: "SELECT dictGet('d', 'a', 1)", code: 446, status: 403 },
+  { name: 'a column of another table by name', sql: "SELECT hasColumnInTable('system', 'one', 'dummy')", code: 446, status: 403 },
+  { name: 'sleep', sql: 'SELECT sleep(3)', code: 446, status: 403 },
+  { name: 'an AI function that calls out to the network', sql: "SELECT aiGenerate('x')", code: 446, status: 403 },
+  { name: 'a model evaluation that loads a file', sql: "SELECT catboostEvaluate('${FILE}', 1)", code: 446, status: 403 },
 ]
 
 const OUTFILE = join(tmpdir(), `metrichouse-outfile-${process.pid}-${Date.now()}.tsv`)
@@ -103,6 +169,13 @@ let tablesBefore = ''
 
 describe('/clickhouse/ SQL endpoint', () => {
   beforeAll(async () => {
+    writeFileSync(SECRET_FILE, `${SECRET_MARKER}\tsecond-column\n${SECRET_MARKER}\n`)
+    listener = createServer((_req, res) => {
+      listenerHits++
+      res.end(`${SECRET_MARKER}\n1\n`)
+    })
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
+    listenerPort = (listener.address() as AddressInfo).port
     server = await startTestServer()
     const answer = await server.write(server.snappy.compress(encodeRw1(seriesBatch('sql_metric', T0, SEEDED))))
     expect(answer.status).toBe(204)
@@ -112,6 +185,8 @@ describe('/clickhouse/ SQL endpoint', () => {
 
   afterAll(async () => {
     await server?.stop()
+    await new Promise((resolve) => listener?.close(resolve))
+    rmSync(secretDir, { recursive: true, force: true })
   })
 
   it.each(READS)('answers 200 to $name', async ({ request, text, contentType }) => {
@@ -128,6 +203,17 @@ describe('/clickhouse/ SQL endpoint', () => {
     expect(await server.sql('SHOW TABLES')).toBe(tablesBefore)
     expect(await server.sqlNumber('SELECT count() FROM samples')).toBe(SEEDED)
     expect(existsSync(OUTFILE)).toBe(false)
+  })
+
+  it.each(HOSTILE)('refuses $name (ClickHouse error $code), never echoing the file or reaching the host', async ({ sql, code, status }) => {
+    const statement = sql.replaceAll('${FILE}', SECRET_FILE).replaceAll('${PORT}', String(listenerPort))
+    for (const request of [{ query: statement }, { body: statement }]) {
+      const answer = await sqlRequest(request)
+      expect({ status: answer.status, code: answer.headers.get('x-clickhouse-exception-code') }).toEqual({ status, code: String(code) })
+      expect(answer.text).toMatch(new RegExp(`^Code: ${code}\\. DB::Exception: `))
+      expect(answer.text).not.toContain(SECRET_MARKER)
+    }
+    expect(listenerHits).toBe(0)
   })
 
   it('answers an unknown table with 404 and code 60, as ClickHouse does', async () => {
