@@ -16,6 +16,7 @@ import { createSnappyCodec } from '../proto/snappy.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
 import { migrate, schemaOptionsFromConfig } from '../store/schema.js'
+import { aggregationFromConfig } from './aggregation-wiring.js'
 import { role } from './role.js'
 import { storeOptions } from './store-options.js'
 
@@ -52,11 +53,12 @@ export const ingester = role('ingester', async ({ config, logger, registry, onSh
   })
   const snappy = await createSnappyCodec()
   const fingerprinter = await Fingerprinter.create()
+  const aggregation = await aggregationFromConfig(config.aggregation, store, fingerprinter, registry, logger)
   const core = new KafkaIngester({
     consumer,
     topic: config.kafka.topic,
     rangeLog,
-    lander: new BatchLander(new ClickHouseSampleStore(store.insertRaw), new SeriesRegistry()),
+    lander: new BatchLander(new ClickHouseSampleStore(store.insertRaw), new SeriesRegistry(), aggregation),
     decoder: new RecordDecoder(snappy, fingerprinter),
     metrics: new ConsumerMetrics(registry),
     logger,

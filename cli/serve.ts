@@ -21,6 +21,7 @@ import { FlushCheckpoint } from '../wal/checkpoint.js'
 import { createWalMetrics } from '../wal/metrics.js'
 import { WalSink } from '../wal/wal-sink.js'
 import { WriteAheadLog } from '../wal/write-ahead-log.js'
+import { aggregationFromConfig } from './aggregation-wiring.js'
 import { storeOptions } from './store-options.js'
 import { queryServiceFromConfig } from './query-wiring.js'
 import { remoteWriteRoute } from './remote-write-route.js'
@@ -52,6 +53,7 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
   const snappy = await createSnappyCodec()
   const fingerprinter = await Fingerprinter.create()
   const recent = new RecentBatches()
+  const aggregation = await aggregationFromConfig(config.aggregation, store, fingerprinter, registry, logger)
   const flusher = new WalFlusher({
     wal,
     checkpoint,
@@ -59,6 +61,7 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
     store: new ClickHouseSampleStore(store.insertRaw),
     decoder: new RecordDecoder(snappy, fingerprinter),
     seriesRegistry: new SeriesRegistry(),
+    stage: aggregation,
     logger,
     registry,
     maxBatchBytes: config.flush.maxBatchBytes,

@@ -75,6 +75,15 @@ export interface Config {
   kafka: KafkaConfig
   store: { allowUnauthenticated: boolean }
   ruler: RulerConfig
+  aggregation: AggregationConfig
+}
+
+/** Stream aggregation (aggregation/, docs/aggregation.md). */
+export interface AggregationConfig {
+  rulesFile?: string
+  lagMs: number
+  keepInput: boolean
+  dropInput: boolean
 }
 
 /** The ruler (ruler/, docs/rules.md). Lists come comma-separated from YAML, flags and env alike. */

@@ -211,6 +211,7 @@ interface RawConfig {
     sasl_password_file?: string
   }
   store: { allow_unauthenticated: boolean }
+  aggregation: { rules_file: string; lag: string; keep_input: boolean; drop_input: boolean }
   ruler: {
     rule_files: string
     evaluation_interval: string
@@ -343,6 +344,12 @@ function toTyped(r: RawConfig): Config {
     kafka: toKafkaConfig(r.kafka, durations),
     store: { allowUnauthenticated: r.store.allow_unauthenticated },
     ruler: toRulerConfig(r.ruler, durations),
+    aggregation: {
+      rulesFile: r.aggregation.rules_file || undefined,
+      lagMs: durations(r.aggregation.lag, 'aggregation.lag'),
+      keepInput: r.aggregation.keep_input,
+      dropInput: r.aggregation.drop_input,
+    },
   }
 }
 

@@ -17,7 +17,7 @@ import type { FlushCheckpoint } from '../wal/checkpoint.js'
 import { comparePositions, type WalPosition } from '../wal/position.js'
 import { decodeWalPayload } from '../wal/wal-payload.js'
 import type { WalRecord, WriteAheadLog } from '../wal/write-ahead-log.js'
-import { BatchLander } from './batch-lander.js'
+import { BatchLander, type BatchStage } from './batch-lander.js'
 import type { RecentBatches } from './recent-batches.js'
 import type { RecordDecoder } from './record-decoder.js'
 import type { SeriesRegistry } from './series-registry.js'
@@ -30,6 +30,8 @@ export interface WalFlusherOptions {
   /** Batches appended by this process, already decoded (optional: else every record is decoded). */
   recent?: RecentBatches
   seriesRegistry: SeriesRegistry
+  /** Rewrites each batch before it lands (stream aggregation). */
+  stage?: BatchStage
   logger: Logger
   registry: Registry
   maxBatchBytes: number
@@ -84,7 +86,7 @@ export class WalFlusher {
 
   constructor(private readonly opts: WalFlusherOptions) {
     this.metrics = new FlusherMetrics(opts.registry)
-    this.lander = new BatchLander(opts.store, opts.seriesRegistry)
+    this.lander = new BatchLander(opts.store, opts.seriesRegistry, opts.stage)
   }
 
   start(): void {
@@ -159,7 +161,7 @@ export class WalFlusher {
       }
     }
     const token = `${wal.id}:${positionText(from)}-${positionText(to)}`
-    const { samples: rows, seriesRows } = await this.lander.land(series, token)
+    const { samples: rows, seriesRows } = await this.lander.land(series, token, { stream: wal.id, from: positionText(from), to: positionText(to) })
     await checkpoint.commit(to)
     await wal.removeBefore(to)
     this.opts.recent?.dropBefore(to)

@@ -176,7 +176,7 @@ export class KafkaIngester {
     }
     const token = `${this.opts.topic}:${batch.partition}:${range.from}-${range.to}`
     const started = performance.now()
-    const landed = await this.withBackoff(payload, `insert ${token}`, () => this.whileHeartbeating(payload, () => this.opts.lander.land(series, token)))
+    const landed = await this.withBackoff(payload, `insert ${token}`, () => this.whileHeartbeating(payload, () => this.opts.lander.land(series, token, { stream: `${this.opts.topic}:${batch.partition}`, from: range.from.toString(), to: (range.to + 1n).toString() })))
     this.opts.metrics.insertDuration.observe((performance.now() - started) / 1000)
     const next = (range.to + 1n).toString()
     await this.opts.consumer.commitOffsets([{ topic: this.opts.topic, partition: batch.partition, offset: next }])
