@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
 import { parseDurationMs } from '../config/units.js'
 import type { LabelMatcher } from '../promql/api.js'
+import { matchesAll } from '../promql/memory-querier.js'
 import { parseSeriesSelector } from '../promql/parser.js'
 import { compileAnchored } from '../promql/regex.js'
 import type { Label } from '../proto/types.js'
@@ -215,28 +216,11 @@ export async function loadAggregationRules(path: string): Promise<AggregationRul
   return parseAggregationRules(text, path)
 }
 
-/** Whether the series (labels sorted, __name__ among them) matches any of the rule's selectors. */
+/** Whether the series (__name__ among its labels) matches any of the rule's selectors. */
 export function ruleMatches(rule: AggregationRule, labels: readonly Label[]): boolean {
-  return rule.match.some((matchers) => matchers.every((m) => matcherMatches(m, labels)))
-}
-
-function labelValue(labels: readonly Label[], name: string): string {
-  for (const l of labels) if (l.name === name) return l.value
-  return ''
-}
-
-function matcherMatches(m: LabelMatcher, labels: readonly Label[]): boolean {
-  const v = labelValue(labels, m.name)
-  switch (m.type) {
-    case '=':
-      return v === m.value
-    case '!=':
-      return v !== m.value
-    case '=~':
-      return compileAnchored(m.value).matches(v)
-    case '!~':
-      return !compileAnchored(m.value).matches(v)
-  }
+  const record: Record<string, string> = {}
+  for (const l of labels) record[l.name] = l.value
+  return rule.match.some((matchers) => matchesAll(record, matchers))
 }
 
 /**

@@ -1,7 +1,7 @@
 import { deserialize, serialize } from 'node:v8'
 import { describe, expect, it } from 'vitest'
 import { Fingerprinter } from '../proto/fingerprint.js'
-import type { SeriesSamples } from '../store/tsv-encoder.js'
+import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 import { parseAggregationRules } from './rules.js'
 import { StreamAggregator, type StreamState } from './stream-aggregator.js'
 

@@ -23,7 +23,7 @@
  */
 import { compareUtf8 } from '../proto/fingerprint.js'
 import type { Label, Sample } from '../proto/types.js'
-import type { SeriesSamples } from '../store/tsv-encoder.js'
+import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 import { groupLabels, ruleMatches, type AggregationRule, type OutputSpec } from './rules.js'
 
 /** The last sample of an input series: the base of its next counter delta, and its order. */
