@@ -41,7 +41,8 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
-function describeRejections(rejections: Rejection[], totalSeries: number, storedSeries: number): string {
+/** The 400 message of a partly refused request: counts and the first rejects by name. */
+export function describeRejections(rejections: Rejection[], totalSeries: number, storedSeries: number): string {
   const seriesCount = new Set(rejections.map((r) => r.seriesIndex)).size
   const samples = rejections.reduce((n, r) => n + r.samples, 0)
   const named = rejections.slice(0, REJECTS_NAMED).map((r) => `series ${r.seriesIndex}: ${r.message}`)

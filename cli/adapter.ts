@@ -13,7 +13,7 @@ import { ClickHouseMetadataStore } from '../store/metadata-store.js'
 import { MetadataRecorder } from '../adapter/metadata-recorder.js'
 import { storeOptions } from './store-options.js'
 import { createSnappyCodec } from '../proto/snappy.js'
-import { remoteWriteRoute } from './remote-write-route.js'
+import { receiverRoutes } from './remote-write-route.js'
 import { role } from './role.js'
 
 const PARTITION_REFRESH_MS = 60_000
@@ -65,7 +65,7 @@ export const adapter = role('adapter', async ({ config, logger, registry, onShut
   metadata?.start()
   if (metadata) onShutdown(() => metadata.stop())
   return {
-    routes: [remoteWriteRoute(config, registry, { sink, snappy, fingerprinter, metadata })],
+    routes: receiverRoutes(config, registry, { sink, snappy, fingerprinter, metadata }),
     log: { brokers: config.kafka.brokers, topic: config.kafka.topic, partitions },
   }
 })

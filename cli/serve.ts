@@ -24,7 +24,7 @@ import { WriteAheadLog } from '../wal/write-ahead-log.js'
 import { aggregationFromConfig } from './aggregation-wiring.js'
 import { storeOptions } from './store-options.js'
 import { queryServiceFromConfig } from './query-wiring.js'
-import { remoteWriteRoute } from './remote-write-route.js'
+import { receiverRoutes } from './remote-write-route.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { role, type RunningRole } from './role.js'
 
@@ -78,7 +78,7 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
   metadata.start()
   onShutdown(() => metadata.stop())
   const routes: Route[] = [
-    remoteWriteRoute(config, registry, { sink, snappy, fingerprinter, metadata }),
+    ...receiverRoutes(config, registry, { sink, snappy, fingerprinter, metadata }),
   ]
   if (config.sql.enabled) {
     const gateway = new SqlGateway({
