@@ -15,6 +15,7 @@ import { snappyUncompressedLength, type SnappyCodec } from '../proto/snappy.js'
 import type { DecodedSeries, MetricMetadata } from '../proto/types.js'
 import { remoteWriteVersion } from './content-type.js'
 import type { MetadataSink } from './metadata-recorder.js'
+import { countFailedRequest } from './request-outcome.js'
 import type { ReceiverMetrics } from './metrics.js'
 import type { Sink } from './sink.js'
 import { judgeAll, judgeLabels, validateSeries, type JudgedSeries, type Rejection, type SeriesVerdict } from './validate.js'
@@ -177,10 +178,8 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
       opts.metrics.requests.inc({ protocol, code: '204' })
       res.status(204).end()
     } catch (err) {
-      const status = (err as { status?: number }).status ?? 500
-      opts.metrics.requests.inc({ protocol, code: String(status) })
-      // Partial rejections are counted per sample by reason; these refused the whole request.
-      if (stage !== 'validation') opts.metrics.requestsRejected.inc({ reason: requestRejectReason(stage, status) })
+      const reached = stage
+      countFailedRequest(opts.metrics, protocol, err, reached === 'validation' ? undefined : (status) => requestRejectReason(reached, status))
       next(err)
     } finally {
       if (holdsSlot) inFlight--

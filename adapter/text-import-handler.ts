@@ -19,6 +19,7 @@ import type { Fingerprinter } from '../proto/fingerprint.js'
 import { decodeExposition, type TextFormat } from '../proto/text-exposition.js'
 import type { Label } from '../proto/types.js'
 import type { MetadataSink } from './metadata-recorder.js'
+import { countFailedRequest } from './request-outcome.js'
 import type { ReceiverMetrics } from './metrics.js'
 import { describeRejections } from './remote-write-handler.js'
 import type { Sink } from './sink.js'
@@ -153,10 +154,8 @@ export function textImportHandler(opts: TextImportHandlerOptions) {
     } catch (err) {
       let e = err
       if (err instanceof TypeError && (err as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') e = new BadRequestError('the body is not valid UTF-8')
-      const status = (e as { status?: number }).status ?? 500
-      opts.metrics.requests.inc({ protocol, code: String(status) })
-      // Partial rejections are counted per sample by reason; these refused the whole request.
-      if (stage !== 'validation') opts.metrics.requestsRejected.inc({ reason: requestRejectReason(stage, status) })
+      const reached = stage
+      countFailedRequest(opts.metrics, protocol, e, reached === 'validation' ? undefined : (status) => requestRejectReason(reached, status))
       next(e)
     } finally {
       if (holdsSlot) inFlight--
