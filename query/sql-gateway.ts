@@ -6,8 +6,9 @@
  */
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import type { Readable } from 'node:stream'
-import { COMBINATOR_CATALOGUE_SQL, FUNCTION_CATALOGUE_SQL, FunctionPolicy, type FunctionCatalogueRow } from './sql-function-policy.js'
-import { SqlRefusedError, checkAst, checkNormalisedStatement, parseExplainAst } from './sql-guard.js'
+import type { FunctionPolicy } from '../store/sql-function-policy.js'
+import { clientStatementParser, loadFunctionPolicy } from '../store/sql-guard-engine.js'
+import { SqlRefusedError, adHocReadPolicy, guardStatement } from '../store/sql-guard.js'
 
 export interface SqlGatewayOptions {
   client: ClickHouseClient
@@ -94,51 +95,17 @@ export class SqlGateway {
 
   /** The function allowlist, from the engine's own catalogue (read once). */
   private functionPolicy(): Promise<FunctionPolicy> {
-    this.functions ??= (async () => {
-      const rows = await (await this.opts.client.query({ query: FUNCTION_CATALOGUE_SQL, format: 'JSONEachRow' })).json<FunctionCatalogueRow>()
-      const combinators = await (await this.opts.client.query({ query: COMBINATOR_CATALOGUE_SQL, format: 'JSONEachRow' })).json<{ name: string }>()
-      return new FunctionPolicy(rows, combinators.map((c) => c.name))
-    })()
+    this.functions ??= loadFunctionPolicy(this.opts.client)
     this.functions.catch(() => (this.functions = undefined))
     return this.functions
   }
 
-  /** Runs `sql` on the gateway's connection and returns its whole output as text. */
-  private async text(sql: string, queryParams: Record<string, string>, signal?: AbortSignal): Promise<string> {
-    const settings: ClickHouseSettings = { default_format: 'TabSeparatedRaw' }
-    const result = await this.opts.client.exec({
-      query: sql,
-      query_params: Object.keys(queryParams).length > 0 ? queryParams : undefined,
-      clickhouse_settings: this.opts.embedded ? settings : { ...this.limitSettings(), ...settings },
-      abort_signal: signal,
-    })
-    const chunks: Buffer[] = []
-    for await (const chunk of result.stream) chunks.push(chunk as Buffer)
-    return Buffer.concat(chunks).toString('utf8')
-  }
-
-  /**
-   * Refuses what the guard refuses (sql-guard.ts): first on the normalised text, then on
-   * the parse tree. `EXPLAIN AST` is the one statement here that carries request text, and
-   * only as the engine's own rendering of a single statement that passed the first check;
-   * it parses and runs nothing. Returns the normalised statement: what was checked is what runs.
-   */
+  /** Refuses what the guard refuses (store/sql-guard.ts); returns the statement to run. */
   private async check(sql: string, queryParams: Record<string, string>, signal?: AbortSignal): Promise<string> {
-    let normalised: string
-    let tree: string
     try {
-      const rs = await this.opts.client.query({
-        query: 'SELECT formatQuerySingleLine({q:String}) AS q',
-        query_params: { q: sql },
-        format: 'JSONEachRow',
-        abort_signal: signal,
-      })
-      const rows = await rs.json<{ q: string }>()
-      normalised = rows[0]?.q ?? ''
-      checkNormalisedStatement(normalised)
-      tree = await this.text(`EXPLAIN AST ${normalised}`, queryParams, signal)
-      checkAst(parseExplainAst(tree), { database: this.opts.database, functions: await this.functionPolicy() })
-      return normalised
+      const policy = adHocReadPolicy(this.opts.database, await this.functionPolicy())
+      const parser = clientStatementParser(this.opts.client, () => (this.opts.embedded ? {} : this.limitSettings()))
+      return await guardStatement(parser, sql, queryParams, policy, signal)
     } catch (err) {
       if (!(err instanceof SqlRefusedError)) throw toClickHouseError(err)
       throw new ClickHouseQueryError(`Code: ${err.code}. DB::Exception: ${err.message}. (${err.codeName})`, err.code, STATUS_BY_CODE.get(err.code) ?? 500)

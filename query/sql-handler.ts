@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises'
 import type { NextFunction, Request, Response } from 'express'
 import { BadRequestError } from '../errors/http-errors.js'
 import { readBody } from '../http/read-body.js'
-import { decodeQueryParams } from './query-params.js'
+import { decodeQueryParams } from '../store/query-params.js'
 import { ClickHouseQueryError, type SqlGateway } from './sql-gateway.js'
 
 const MAX_SQL_BYTES = 1 << 20

@@ -25,7 +25,10 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { BadRequestError } from '../errors/http-errors.js'
 import { readBody } from '../http/read-body.js'
-import { decodeQueryParams } from '../query/query-params.js'
+import { decodeQueryParams } from './query-params.js'
+import type { FunctionPolicy } from './sql-function-policy.js'
+import { clientStatementParser, loadFunctionPolicy } from './sql-guard-engine.js'
+import { SqlRefusedError, guardStatement, storeClientPolicy } from './sql-guard.js'
 import { BINARY_INSERT_FORMATS, TEXT_INSERT_FORMATS, type RawInsert } from './connection.js'
 
 export interface ClickHouseHttpEndpointOptions {
@@ -65,7 +68,7 @@ export class ClickHouseHttpError extends Error {
 const STATUS_BY_CODE = new Map<number, number>([
   [6, 400], [27, 400], [36, 400], [42, 400], [43, 400], [53, 400], [62, 400], [117, 400], [396, 400], [456, 400], [457, 400],
   [46, 404], [47, 404], [60, 404], [81, 404], [115, 404],
-  [164, 403], [497, 403], [159, 408],
+  [164, 403], [446, 403], [497, 403], [159, 408], [358, 400],
 ])
 
 export function toClickHouseHttpError(err: unknown): ClickHouseHttpError {
@@ -113,6 +116,7 @@ export class ClickHouseHttpEndpoint {
   private readonly readerQueue = new Serial()
   private readerLocked?: Promise<void>
   private writerReady?: Promise<void>
+  private functions?: Promise<FunctionPolicy>
 
   constructor(private readonly opts: ClickHouseHttpEndpointOptions) {}
 
@@ -168,6 +172,7 @@ export class ClickHouseHttpEndpoint {
     const sql = [fromUrl, body.toString('utf8')].filter((s) => s.trim() !== '').join('\n')
     if (sql.trim() === '') throw new BadRequestError('no query: give SQL in the "query" parameter or the request body')
     const queryParams = decodeQueryParams(sql, rawParams)
+    await this.guard(sql, queryParams)
     const output = readonly
       ? await this.runReadOnly(sql, format, settings, queryParams)
       : await this.writerQueue.run(async () => {
@@ -194,9 +199,31 @@ export class ClickHouseHttpEndpoint {
     throw new ClickHouseHttpError(`Code: 73. DB::Exception: format ${format.slice(0, 40)} is not accepted for inserts here; use ${[...RAW_INSERT_FORMATS].join(', ')}. (UNKNOWN_FORMAT)`, 73, 400)
   }
 
-  private async runReadOnly(sql: string, format: string, settings: Record<string, string>, queryParams: Record<string, string>): Promise<Buffer> {
+  /**
+   * The statement must pass the store clients' policy (sql-guard.ts): the engine's own parse,
+   * on the read-only session, before anything runs. Raw inserts skip this: their text is the
+   * INSERT pattern above and their body is data.
+   */
+  private async guard(sql: string, queryParams: Record<string, string>): Promise<void> {
+    await this.lockReader()
+    this.functions ??= loadFunctionPolicy(this.opts.reader)
+    this.functions.catch(() => (this.functions = undefined))
+    const policy = storeClientPolicy(await this.functions)
+    try {
+      await this.readerQueue.run(() => guardStatement(clientStatementParser(this.opts.reader), sql, queryParams, policy))
+    } catch (err) {
+      if (!(err instanceof SqlRefusedError)) throw err
+      throw new ClickHouseHttpError(`Code: ${err.code}. DB::Exception: ${err.message}. (${err.codeName})`, err.code, STATUS_BY_CODE.get(err.code) ?? 500)
+    }
+  }
+
+  private lockReader(): Promise<void> {
     this.readerLocked ??= this.applyServerDefaults(this.opts.reader).then(() => this.opts.reader.command({ query: 'SET readonly = 2' })).then(() => undefined)
-    await this.readerLocked
+    return this.readerLocked
+  }
+
+  private async runReadOnly(sql: string, format: string, settings: Record<string, string>, queryParams: Record<string, string>): Promise<Buffer> {
+    await this.lockReader()
     return this.readerQueue.run(() => this.runWithSettings(this.opts.reader, sql, format, settings, queryParams))
   }
 

@@ -102,6 +102,38 @@ describe('metrichouse store with @clickhouse/client', () => {
     expect(await rs.json()).toEqual([{ n: '0' }])
   })
 
+  /**
+   * With the store's own credentials, nothing reaches outside the engine: no file, no host,
+   * no engine command. `code` is the ClickHouse error each gets.
+   */
+  const OUTSIDE: { name: string; sql: string; code: string }[] = [
+    { name: 'the scalar file()', sql: "SELECT file('/etc/passwd')", code: '446' },
+    { name: 'DESCRIBE of the file table function', sql: "DESCRIBE file('/etc/passwd', 'TSVWithNames')", code: '164' },
+    { name: 'DESCRIBE of the url table function', sql: "DESCRIBE url('http://127.0.0.1:1/x', 'TSVWithNames')", code: '164' },
+    { name: 'INSERT INTO FUNCTION file', sql: "INSERT INTO FUNCTION file('/tmp/metrichouse-store-escape.tsv', 'TSV') SELECT 1", code: '164' },
+    { name: 'a table on the File engine', sql: "CREATE TABLE t_file (a String) ENGINE = File(TSV, '/etc/passwd')", code: '497' },
+    { name: 'a table on the URL engine', sql: "CREATE TABLE t_url (a String) ENGINE = URL('http://127.0.0.1:1/x', TSV)", code: '497' },
+    { name: 'a table made from a table function', sql: "CREATE TABLE t_as AS url('http://127.0.0.1:1/x', 'TSV', 'a String')", code: '164' },
+    { name: 'a view over file()', sql: "CREATE VIEW v_file AS SELECT file('/etc/passwd')", code: '446' },
+    { name: 'a dictionary over a file', sql: "CREATE DICTIONARY d (a UInt64) PRIMARY KEY a SOURCE(FILE(path '/etc/passwd' format 'TSV')) LAYOUT(FLAT()) LIFETIME(0)", code: '497' },
+    { name: 'a backup to a file', sql: "BACKUP TABLE t_dedup TO File('/tmp/metrichouse-store-backup')", code: '164' },
+    { name: 'SYSTEM SHUTDOWN', sql: 'SYSTEM SHUTDOWN', code: '497' },
+    { name: 'a session-wide SET', sql: 'SET max_threads = 1', code: '164' },
+  ]
+  for (const c of OUTSIDE) {
+    it(`refuses ${c.name} (code ${c.code})`, async () => {
+      const r = await fetch(`${store.url}/clickhouse/`, { method: 'POST', body: c.sql, headers: { authorization: AUTH } })
+      const text = await r.text()
+      expect({ status: r.status, code: r.headers.get('x-clickhouse-exception-code') }).toEqual({ status: c.code === '358' ? 400 : 403, code: c.code })
+      expect(text).not.toMatch(/root:/)
+    })
+  }
+
+  it('serves the system tables to its internal clients, as migrate reads them', async () => {
+    const rs = await client.query({ query: "SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 't_dedup'", format: 'JSONEachRow' })
+    expect(await rs.json()).toEqual([{ n: '1' }])
+  })
+
   it('refuses an unknown database and an oddly named setting', async () => {
     const other = createClient({ url: store.url, pathname: '/clickhouse', database: 'elsewhere', username: USER, password: PASSWORD })
     try {

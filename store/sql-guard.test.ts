@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { FunctionPolicy, type FunctionCatalogueRow } from './sql-function-policy.js'
-import { checkAst, checkNormalisedStatement, parseExplainAst, unquotedWords } from './sql-guard.js'
+import { adHocReadPolicy, checkAst, checkNormalisedStatement, parseExplainAst, storeClientPolicy, unquotedWords } from './sql-guard.js'
+
+const noFunctions = new FunctionPolicy([], [])
+const adHoc = adHocReadPolicy('default', noFunctions)
+const store = storeClientPolicy(noFunctions)
 
 describe('checkNormalisedStatement', () => {
   const allowed = [
@@ -13,19 +17,36 @@ describe('checkNormalisedStatement', () => {
     "SELECT 'INTO OUTFILE' AS `INTO OUTFILE`",
     '(SELECT 1) UNION ALL (SELECT 2)',
   ]
-  for (const sql of allowed) it(`allows ${sql}`, () => expect(() => checkNormalisedStatement(sql)).not.toThrow())
+  for (const sql of allowed) it(`allows ${sql}`, () => expect(() => checkNormalisedStatement(sql, adHoc)).not.toThrow())
 
   const refused: [string, RegExp][] = [
     ["SELECT 1 INTO OUTFILE '/tmp/x'", /INTO OUTFILE is not allowed/],
     ["SELECT 1 INTO OUTFILE '/tmp/x' FORMAT CSV", /INTO OUTFILE/],
-    ['INSERT INTO samples FORMAT Values', /only reading statements/],
+    ['INSERT INTO samples FORMAT Values', /statements are allowed here, not INSERT/],
     ['DROP TABLE samples', /not DROP/],
+    ['SHOW DATABASES', /SHOW DATABASES is not allowed here/],
     ['ALTER TABLE samples DELETE WHERE 1', /not ALTER/],
     ['SYSTEM SHUTDOWN', /not SYSTEM/],
     ['SET readonly = 0', /not SET/],
     ['', /empty query/],
   ]
-  for (const [sql, message] of refused) it(`refuses ${sql || 'an empty query'}`, () => expect(() => checkNormalisedStatement(sql)).toThrow(message))
+  for (const [sql, message] of refused) it(`refuses ${sql || 'an empty query'}`, () => expect(() => checkNormalisedStatement(sql, adHoc)).toThrow(message))
+})
+
+describe('checkNormalisedStatement for store clients', () => {
+  const allowed = ['CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree ORDER BY a', 'CREATE MATERIALIZED VIEW v TO t AS SELECT 1', 'ALTER TABLE t MODIFY TTL d', 'SYSTEM REFRESH VIEW v', 'SYSTEM WAIT VIEW v', 'INSERT INTO t VALUES (1)', 'SELECT 1', 'DROP TABLE t']
+  for (const sql of allowed) it(`allows ${sql}`, () => expect(() => checkNormalisedStatement(sql, store)).not.toThrow())
+  const refused: [string, RegExp][] = [
+    ['SYSTEM SHUTDOWN', /SYSTEM SHUTDOWN is not allowed/],
+    ['SYSTEM DROP MARK CACHE', /SYSTEM DROP is not allowed/],
+    ["BACKUP TABLE t TO File('/tmp/b')", /not BACKUP/],
+    ["ATTACH TABLE x FROM '/tmp/x' (a UInt8) ENGINE = Log", /not ATTACH/],
+    ["CREATE DICTIONARY d (a UInt64) PRIMARY KEY a SOURCE(FILE(path '/etc/passwd' format 'TSV')) LAYOUT(FLAT()) LIFETIME(0)", /CREATE DICTIONARY is not allowed/],
+    ['CREATE FUNCTION f AS x -> x', /CREATE FUNCTION is not allowed/],
+    ['SET readonly = 0', /not SET/],
+    ["SELECT 1 INTO OUTFILE '/tmp/x'", /INTO OUTFILE/],
+  ]
+  for (const [sql, message] of refused) it(`refuses ${sql}`, () => expect(() => checkNormalisedStatement(sql, store)).toThrow(message))
 })
 
 describe('unquotedWords', () => {
@@ -72,7 +93,7 @@ describe('FunctionPolicy', () => {
 
 describe('checkAst', () => {
   const functions = new FunctionPolicy([{ name: 'count', categories: 'Aggregate Functions', is_aggregate: 1, case_insensitive: 1, alias_to: '' }, { name: 'file', categories: 'Other', is_aggregate: 0, case_insensitive: 0, alias_to: '' }, { name: 'in', categories: 'Comparison', is_aggregate: 0, case_insensitive: 0, alias_to: '' }], [])
-  const policy = { database: 'metrics', functions }
+  const policy = adHocReadPolicy('metrics', functions)
   const select = (from: string, expr = ' Function count (children 1)\n     ExpressionList') => `SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 2)\n   ExpressionList (children 1)\n   ${expr}\n   TablesInSelectQuery (children 1)\n    TablesInSelectQueryElement (children 1)\n     TableExpression (children 1)\n      ${from}\n`
   const cases: { name: string; tree: string; refused?: RegExp }[] = [
     { name: 'a store table', tree: select('TableIdentifier samples (alias s)') },

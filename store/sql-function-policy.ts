@@ -160,6 +160,16 @@ export class FunctionPolicy {
     return this.isCombinedAggregate(name)
   }
 
+  /**
+   * Whether `name` may be called where names that are not functions also appear (DDL:
+   * engines, codecs): a catalogue function needs its verdict; any other name passes, since
+   * the engine can only call what its catalogue lists.
+   */
+  allowsIfKnown(name: string): boolean {
+    const direct = this.exact.get(name) ?? this.folded.get(name.toLowerCase())
+    return direct ?? true
+  }
+
   /** `sumIf`, `quantileStateMerge`, `uniqArrayIf`: an allowed aggregate behind combinators. */
   private isCombinedAggregate(name: string): boolean {
     let base = name
