@@ -29,6 +29,8 @@ export interface PrometheusOptions {
   remoteWriteReceiver?: boolean
   /** TSDB out_of_order_time_window, e.g. "2h", so concurrent writers are not rejected as out of order. */
   outOfOrderTimeWindow?: string
+  /** A whole configuration file (e.g. one from examples/) instead of the one built from the options above. */
+  configText?: string
   /** Hard bound on the process's life. Default 5 minutes. */
   maxLifetimeMs?: number
   /** Readiness wait. Default 30 s. */
@@ -133,7 +135,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const binary = requireBinary('prometheus', 'prometheus')
   const dir = await makeTempDir('prometheus')
   const configFile = join(dir.path, 'prometheus.yml')
-  await writeFile(configFile, `${JSON.stringify(prometheusConfig(options), null, 2)}\n`)
+  await writeFile(configFile, options.configText ?? `${JSON.stringify(prometheusConfig(options), null, 2)}\n`)
   const port = await freePort()
   const args = [
     `--config.file=${configFile}`,
