@@ -25,6 +25,7 @@ import { rollupTierPlanner } from '../query/tier-source.js'
 import { refreshRollupsNow } from '../rollup/refresh.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
+import { publicSchema } from '../rollup/public-schema.js'
 import { migrate } from '../store/schema.js'
 import { fleetAsLoadSeries, fleetSampleCount, makeFleet, remoteWriteFleet, SCRAPE_MS } from '../test/fleet.js'
 import { Metrichouse } from '../test/peers/metrichouse.js'
@@ -133,12 +134,12 @@ export async function benchQuery(opts: QueryBenchOptions = {}): Promise<QueryBen
   try {
     const retention = { rawMs: (days + 2) * 86_400_000, oneMinuteMs: (days + 2) * 86_400_000, oneHourMs: 365 * 86_400_000 }
     // All hours in one refresh round: the bench's data arrives at once, not hour by hour.
-    await migrate(store.readWrite, {
+    await migrate(store.readWrite, publicSchema({
       rawRetentionMs: retention.rawMs,
       oneMinuteRetentionMs: retention.oneMinuteMs,
       oneHourRetentionMs: retention.oneHourMs,
       rollup: { maxHoursPerRefresh: 24 * (days + 2) },
-    })
+    }))
     const monthStart = Math.floor((now - days * 86_400_000) / 3_600_000) * 3_600_000
     const interval = 600_000
     const month = makeFleet({ pools: 30, hostsPerPool, start: monthStart, samplesPerSeries: Math.floor((now - monthStart) / interval), intervalMs: interval })

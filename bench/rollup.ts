@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { refreshRollupsNow } from '../rollup/refresh.js'
 import { openStore, type StoreClients } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
+import { publicSchema } from '../rollup/public-schema.js'
 import { migrate } from '../store/schema.js'
 import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 import { prng } from '../test/prng.js'
@@ -141,7 +142,7 @@ async function bytesOf(store: StoreClients, table: string): Promise<{ bytes: num
 async function ingestWorker(dir: string, rollups: boolean, seriesCount: number, hours: number): Promise<{ ingest: IngestResult; size?: SizeResult }> {
   const store = await openStore({ dataDir: dir, database: 'default' })
   try {
-    await migrate(store.readWrite, { rawRetentionMs: 7 * DAY, rollups, rollup: { maxHoursPerRefresh: hours + 2, refreshSeconds: 3600 } })
+    await migrate(store.readWrite, publicSchema({ rawRetentionMs: 7 * DAY, rollups, rollup: { maxHoursPerRefresh: hours + 2, refreshSeconds: 3600 } }))
     const sampleStore = new ClickHouseSampleStore(store.insertRaw)
     const t0 = Math.floor(Date.now() / HOUR) * HOUR - (hours + 1) * HOUR
     // A flush batch carries many scrapes (serve flushes up to 4 MiB of WAL at a time).
@@ -224,7 +225,7 @@ ORDER BY series_id`
 async function queryWorker(dir: string, seriesCount: number, days: number): Promise<QueryResult> {
   const store = await openStore({ dataDir: dir, database: 'default' })
   try {
-    await migrate(store.readWrite, { rawRetentionMs: (days + 2) * DAY, oneMinuteRetentionMs: (days + 2) * DAY, rollup: { refreshSeconds: 86_400 } })
+    await migrate(store.readWrite, publicSchema({ rawRetentionMs: (days + 2) * DAY, oneMinuteRetentionMs: (days + 2) * DAY, rollup: { refreshSeconds: 86_400 } }))
     const end = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR
     const start = end - days * DAY
     const perSeries = (days * DAY) / 60_000

@@ -107,6 +107,7 @@ async function child(cycles: number): Promise<void> {
   const { Registry } = await import('prom-client')
   const { openStore } = await import('../store/connection.js')
   const { migrate } = await import('../store/schema.js')
+  const { publicSchema } = await import('../rollup/public-schema.js')
   const { ClickHouseSampleStore } = await import('../store/sample-store.js')
   const { SeriesLoader } = await import('../query/series-loader.js')
   const { ClickHouseQuerier } = await import('../query/clickhouse-querier.js')
@@ -118,7 +119,7 @@ async function child(cycles: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'metrichouse-bench-ruler-'))
   const store = await openStore({ dataDir: join(dir, 'data'), database: 'default' })
   try {
-    await migrate(store.readWrite, { rawRetentionMs: 7 * 86_400_000 })
+    await migrate(store.readWrite, publicSchema({ rawRetentionMs: 7 * 86_400_000 }))
     const now = Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS
     const series = fleet(now, 20)
     const loader = await SeriesLoader.create(new ClickHouseSampleStore(store.insertRaw))

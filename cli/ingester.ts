@@ -15,7 +15,8 @@ import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
-import { migrate, schemaOptionsFromConfig } from '../store/schema.js'
+import { publicSchema, schemaOptionsFromConfig } from '../rollup/public-schema.js'
+import { migrate } from '../store/schema.js'
 import { aggregationFromConfig } from './aggregation-wiring.js'
 import { role } from './role.js'
 import { storeOptions } from './store-options.js'
@@ -23,7 +24,7 @@ import { storeOptions } from './store-options.js'
 export const ingester = role('ingester', async ({ config, logger, registry, onShutdown }) => {
   const store = await openStore(storeOptions(config))
   onShutdown(() => store.close())
-  await migrate(store.readWrite, schemaOptionsFromConfig(config))
+  await migrate(store.readWrite, publicSchema(schemaOptionsFromConfig(config)))
   const rangeLog = new RangeLog(store.readWrite, store.insertRaw, config.kafka.consumerGroup)
   await rangeLog.migrate()
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, configKeys, loadConfig } from '../config/load.js'
 import { createJsonLogger } from '../observability/logger.js'
-import { schemaOptionsFromConfig, schemaStatements } from '../store/schema.js'
+import { publicSchema, schemaOptionsFromConfig } from '../rollup/public-schema.js'
 import type { RoleStarter } from './role.js'
 import { StartupError } from './startup-error.js'
 import { storeOptions } from './store-options.js'
@@ -142,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'migrate') {
     if (values.print) {
-      process.stdout.write(schemaStatements(schemaOptionsFromConfig(config)).join(';\n\n') + ';\n')
+      process.stdout.write(publicSchema(schemaOptionsFromConfig(config)).statements.join(';\n\n') + ';\n')
       return 0
     }
     // Loaded on demand: the embedded engine takes a second to load, --help should not wait.
@@ -150,7 +150,7 @@ async function main(argv: string[]): Promise<number> {
     const { migrate } = await import('../store/schema.js')
     const store = await openStore(storeOptions(config))
     try {
-      await migrate(store.readWrite, schemaOptionsFromConfig(config))
+      await migrate(store.readWrite, publicSchema(schemaOptionsFromConfig(config)))
       logger.info('schema is up to date', { clickhouse: store.embedded ? 'embedded' : config.clickhouse.url })
     } finally {
       await store.close()

@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js'
 import type { Logger } from '../observability/logger.js'
 import { createConfiguredEngine, createQueryService, type QueryService } from '../query/query-service.js'
 import { rollupTierPlanner } from '../query/tier-source.js'
-import { schemaOptionsFromConfig } from '../store/schema.js'
+import { schemaOptionsFromConfig } from '../rollup/public-schema.js'
 
 const DAY_MS = 86_400_000
 

@@ -4,10 +4,8 @@
  */
 import { MetadataRecorder } from '../adapter/metadata-recorder.js'
 import type { Route } from '../http/server.js'
-import { RecentBatches } from '../ingester/recent-batches.js'
 import { RecordDecoder } from '../ingester/record-decoder.js'
 import { SeriesRegistry } from '../ingester/series-registry.js'
-import { WalFlusher } from '../ingester/wal-flusher.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { createConfiguredEngine } from '../query/query-service.js'
@@ -16,9 +14,12 @@ import { sqlHandler } from '../query/sql-handler.js'
 import { openStore, type StoreClients } from '../store/connection.js'
 import { ClickHouseMetadataStore } from '../store/metadata-store.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
-import { migrate, schemaOptionsFromConfig } from '../store/schema.js'
+import { publicSchema, schemaOptionsFromConfig } from '../rollup/public-schema.js'
+import { migrate } from '../store/schema.js'
 import { FlushCheckpoint } from '../wal/checkpoint.js'
 import { createWalMetrics } from '../wal/metrics.js'
+import { RecentBatches } from '../wal/recent-batches.js'
+import { WalFlusher } from '../wal/wal-flusher.js'
 import { WalSink } from '../wal/wal-sink.js'
 import { WriteAheadLog } from '../wal/write-ahead-log.js'
 import { aggregationFromConfig } from './aggregation-wiring.js'
@@ -35,7 +36,7 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
   onShutdown(lockDataDir(config.dataDir))
   const store: StoreClients = await openStore(storeOptions(config))
   onShutdown(() => store.close())
-  await migrate(store.readWrite, schemaOptionsFromConfig(config))
+  await migrate(store.readWrite, publicSchema(schemaOptionsFromConfig(config)))
 
   const wal = await WriteAheadLog.open({
     dir: config.wal.dir,

@@ -8,7 +8,8 @@ import { ConfigError } from '../config/load.js'
 import { authEnabled } from '../http/auth.js'
 import { ClickHouseHttpEndpoint } from '../store/clickhouse-http-endpoint.js'
 import { openEmbeddedSession, openStore } from '../store/connection.js'
-import { migrate, schemaOptionsFromConfig } from '../store/schema.js'
+import { publicSchema, schemaOptionsFromConfig } from '../rollup/public-schema.js'
+import { migrate } from '../store/schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { role } from './role.js'
 
@@ -26,7 +27,7 @@ export const store = role('store', async ({ config, onShutdown }) => {
   onShutdown(lockDataDir(config.dataDir))
   const clients = await openStore({ dataDir: config.dataDir, database: config.clickhouse.database })
   onShutdown(() => clients.close())
-  await migrate(clients.readWrite, schemaOptionsFromConfig(config))
+  await migrate(clients.readWrite, publicSchema(schemaOptionsFromConfig(config)))
   const writer = await openEmbeddedSession(config.dataDir, config.clickhouse.database)
   onShutdown(() => writer.close())
   const reader = await openEmbeddedSession(config.dataDir, config.clickhouse.database)

@@ -16,6 +16,7 @@ import type { TestStorage } from '../promql/promqltest/runner.js'
 import { ROLLUP_VIEWS } from '../rollup/schema.js'
 import { openStore, quoteIdentifier, type StoreClients } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
+import { publicSchema } from '../rollup/public-schema.js'
 import { migrate } from '../store/schema.js'
 import { ClickHouseQuerier } from './clickhouse-querier.js'
 import { SeriesLoader } from './series-loader.js'
@@ -43,7 +44,7 @@ export class ClickHouseTestStorage implements TestStorage {
   }
 
   static async onStore(store: StoreClients, dir?: string): Promise<ClickHouseTestStorage> {
-    await migrate(store.readWrite, { rawRetentionMs: CENTURY_MS })
+    await migrate(store.readWrite, publicSchema({ rawRetentionMs: CENTURY_MS }))
     // Rollups of 1970 are of no use here; their refreshes would only take CPU.
     for (const view of ROLLUP_VIEWS) await store.readWrite.command({ query: `SYSTEM STOP VIEW ${quoteIdentifier(view)}` }).catch(() => {})
     const loader = await SeriesLoader.create(new ClickHouseSampleStore(store.insertRaw), `promqltest-${process.pid}-${Date.now()}`)

@@ -10,6 +10,7 @@ import type { MetricMetadata } from '../proto/types.js'
 import { openStore, type StoreClients } from '../store/connection.js'
 import { ClickHouseMetadataStore } from '../store/metadata-store.js'
 import { migrate } from '../store/schema.js'
+import { publicSchema } from './public-schema.js'
 import type { SeriesKind } from './buckets.js'
 import { seriesKind, seriesKindSql } from './metric-kind.js'
 import { refreshRollupsNow } from './refresh.js'
@@ -58,7 +59,7 @@ const CASES: [string, SeriesKind, string][] = [
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'mh-metric-kind-'))
   store = await openStore({ dataDir: dir, database: 'default' })
-  await migrate(store.readWrite, { rawRetentionMs: 7 * 86_400_000, rollup: { maxHoursPerRefresh: 48 } })
+  await migrate(store.readWrite, publicSchema({ rawRetentionMs: 7 * 86_400_000, rollup: { maxHoursPerRefresh: 48 } }))
   metadata = new ClickHouseMetadataStore({ client: store.readWrite, insertRaw: store.insertRaw })
   // A stale reading first: the later write must win.
   await metadata.writeMetadata([meta('queue_depth_total', 'counter')], Date.now() - HOUR)

@@ -1,6 +1,9 @@
 /**
- * The public schema (docs/schema.md) and `metrichouse migrate`. Every statement is
- * idempotent, so migrate runs on every start of `serve` and may be repeated at will.
+ * The store's own tables (`series`, `samples`; docs/schema.md) and `metrichouse migrate`.
+ * migrate applies a `SchemaPlan` its caller composes (rollup/public-schema.ts adds the
+ * rollup tiers), so this folder knows nothing of what is built on the raw samples. Every
+ * statement is idempotent, so migrate runs on every start of `serve` and may be repeated
+ * at will.
  *
  * Why the EPHEMERAL insert columns: text formats canonicalise every NaN (losing the stale
  * marker's payload 0x7ff0000000000002) and guess the unit of a bare integer parsed into
@@ -18,20 +21,12 @@
  * the whole day so far, the sorting key (series first) being no help for a time slice.
  */
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { Config } from '../config/config.js'
-import { DEFAULT_ROLLUP_TUNING, rollupStatements, tierTtl, viewVersions, type RollupTuning } from '../rollup/schema.js'
 import { quoteIdentifier } from './connection.js'
 import { METADATA_TABLE, metadataStatements, metadataTtl } from './metadata-store.js'
 import { dedupSetting, distributedTable, engineClause, localName, onCluster, storagePolicySetting, ttlExpression, type DdlTarget } from './ddl.js'
 
-const DAY_MS = 86_400_000
-
 export interface SchemaOptions {
   rawRetentionMs: number
-  /** 1-minute rollups; default 30 days. */
-  oneMinuteRetentionMs?: number
-  /** 1-hour rollups; default 365 days. */
-  oneHourRetentionMs?: number
   /** Recent insert tokens remembered per table; a re-sent batch within this window is dropped. */
   dedupWindow?: number
   /** ClickHouse cluster: Replicated tables, Distributed tables and ON CLUSTER. */
@@ -39,66 +34,46 @@ export interface SchemaOptions {
   storagePolicy?: string
   coldVolume?: string
   coldAfterMs?: number
-  rollup?: Partial<RollupTuning>
-  /** false: raw samples and series only (the benchmark's baseline). Default true. */
-  rollups?: boolean
 }
 
 export const SCHEMA_VERSION = 2
 
-/** The schema options the configuration asks for. */
-export function schemaOptionsFromConfig(config: Config): SchemaOptions {
-  return {
-    rawRetentionMs: config.retention.rawMs,
-    oneMinuteRetentionMs: config.retention.oneMinuteMs,
-    oneHourRetentionMs: config.retention.oneHourMs,
-    cluster: config.clickhouse.cluster,
-    storagePolicy: config.clickhouse.storagePolicy,
-    coldVolume: config.clickhouse.coldVolume,
-    coldAfterMs: config.retention.coldAfterMs,
-  }
-}
-
-interface Resolved {
+/** What migrate brings a database to: statements in creation order, and what it checks beyond them. */
+export interface SchemaPlan {
   target: DdlTarget
-  retentions: { rawRetentionMs: number; oneMinuteRetentionMs: number; oneHourRetentionMs: number }
-  tuning: RollupTuning
+  statements: string[]
+  /**
+   * Views by name -> the version comment their definition carries: a view whose comment
+   * differs is dropped and created again (views hold no data).
+   */
+  viewVersions: Map<string, string>
+  /** The TTL each table with a retention must carry, as ClickHouse prints it in engine_full. */
+  ttls: { table: string; ttl: string }[]
 }
 
-function resolve(opts: SchemaOptions): Resolved {
+export function ddlTarget(opts: SchemaOptions): DdlTarget {
   return {
-    target: {
-      cluster: opts.cluster || undefined,
-      dedupWindow: opts.dedupWindow ?? 1000,
-      storagePolicy: opts.storagePolicy || undefined,
-      coldVolume: opts.coldVolume || undefined,
-      coldAfterMs: opts.coldAfterMs,
-    },
-    retentions: {
-      rawRetentionMs: opts.rawRetentionMs,
-      oneMinuteRetentionMs: opts.oneMinuteRetentionMs ?? 30 * DAY_MS,
-      oneHourRetentionMs: opts.oneHourRetentionMs ?? 365 * DAY_MS,
-    },
-    tuning: { ...DEFAULT_ROLLUP_TUNING, ...opts.rollup },
+    cluster: opts.cluster || undefined,
+    dedupWindow: opts.dedupWindow ?? 1000,
+    storagePolicy: opts.storagePolicy || undefined,
+    coldVolume: opts.coldVolume || undefined,
+    coldAfterMs: opts.coldAfterMs,
   }
 }
 
-/** The TTL each table with a retention must carry, as ClickHouse prints it in engine_full. */
-function wantedTtls({ target, retentions }: Resolved): { table: string; ttl: string }[] {
-  return [
-    { table: localName(target, 'samples'), ttl: ttlExpression(target, 'toDateTime(timestamp)', retentions.rawRetentionMs) },
-    { table: localName(target, 'samples_1m'), ttl: tierTtl(target, '1m', retentions) },
-    { table: localName(target, 'samples_1h'), ttl: tierTtl(target, '1h', retentions) },
-    { table: localName(target, METADATA_TABLE), ttl: metadataTtl(target, retentions.rawRetentionMs) },
-  ]
-}
-
-export function schemaStatements(opts: SchemaOptions): string[] {
-  const resolved = resolve(opts)
-  const { target, retentions, tuning } = resolved
-  const [rawTtl] = wantedTtls(resolved)
-  return [
-    `CREATE TABLE IF NOT EXISTS ${localName(target, 'series')}${onCluster(target)}
+/** `series`, `samples` and `metric_metadata`: what the write path needs, with nothing built on them. */
+export function storeSchema(opts: SchemaOptions): SchemaPlan {
+  const target = ddlTarget(opts)
+  const rawTtl = ttlExpression(target, 'toDateTime(timestamp)', opts.rawRetentionMs)
+  return {
+    target,
+    viewVersions: new Map(),
+    ttls: [
+      { table: localName(target, 'samples'), ttl: rawTtl },
+      { table: localName(target, METADATA_TABLE), ttl: metadataTtl(target, opts.rawRetentionMs) },
+    ],
+    statements: [
+      `CREATE TABLE IF NOT EXISTS ${localName(target, 'series')}${onCluster(target)}
 (
     series_id UInt64 COMMENT 'xxHash64 of the sorted label set: Prometheus labels.StableHash()',
     metric_name LowCardinality(String),
@@ -109,8 +84,8 @@ export function schemaStatements(opts: SchemaOptions): string[] {
 ENGINE = ${engineClause(target, 'AggregatingMergeTree', 'series')}
 ORDER BY (metric_name, series_id)
 SETTINGS ${dedupSetting(target)}, allow_dimensions_outside_sorting_key = 1`,
-    ...distributedTable(target, 'series'),
-    `CREATE TABLE IF NOT EXISTS ${localName(target, 'samples')}${onCluster(target)}
+      ...distributedTable(target, 'series'),
+      `CREATE TABLE IF NOT EXISTS ${localName(target, 'samples')}${onCluster(target)}
 (
     metric_name LowCardinality(String),
     series_id UInt64,
@@ -123,12 +98,12 @@ SETTINGS ${dedupSetting(target)}, allow_dimensions_outside_sorting_key = 1`,
 ENGINE = ${engineClause(target, 'MergeTree', 'samples')}
 PARTITION BY toStartOfHour(timestamp)
 ORDER BY (metric_name, series_id, timestamp)
-TTL ${rawTtl!.ttl}
+TTL ${rawTtl}
 SETTINGS ${dedupSetting(target)}, ttl_only_drop_parts = 1${storagePolicySetting(target)}`,
-    ...distributedTable(target, 'samples'),
-    ...metadataStatements(target, retentions.rawRetentionMs),
-    ...(opts.rollups === false ? [] : rollupStatements(target, retentions, tuning)),
-  ]
+      ...distributedTable(target, 'samples'),
+      ...metadataStatements(target, opts.rawRetentionMs),
+    ],
+  }
 }
 
 async function queryRows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
@@ -138,20 +113,17 @@ async function queryRows<T>(client: ClickHouseClient, query: string, params: Rec
 
 /**
  * Creates what is missing, recreates views whose definition changed (they hold no data) and
- * brings every tier's TTL in line with the configuration.
+ * brings every table's TTL in line with the plan.
  */
-export async function migrate(client: ClickHouseClient, opts: SchemaOptions): Promise<void> {
-  const resolved = resolve(opts)
-  const { target } = resolved
-  const statements = schemaStatements(opts)
-  const views = viewVersions(statements)
+export async function migrate(client: ClickHouseClient, plan: SchemaPlan): Promise<void> {
+  const { target, statements, viewVersions, ttls } = plan
   const existing = await queryRows<{ name: string; comment: string }>(
     client,
     `SELECT name, comment FROM system.tables WHERE database = currentDatabase() AND name IN {names:Array(String)}`,
-    { names: [...views.keys()] },
+    { names: [...viewVersions.keys()] },
   )
   for (const { name, comment } of existing) {
-    if (views.get(name) !== comment) {
+    if (viewVersions.get(name) !== comment) {
       await client.command({ query: `DROP VIEW IF EXISTS ${quoteIdentifier(name)}${onCluster(target)} SYNC` })
     }
   }
@@ -159,9 +131,9 @@ export async function migrate(client: ClickHouseClient, opts: SchemaOptions): Pr
   const tables = await queryRows<{ name: string; engine_full: string }>(
     client,
     `SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN {names:Array(String)}`,
-    { names: wantedTtls(resolved).map((w) => w.table) },
+    { names: ttls.map((w) => w.table) },
   )
-  for (const { table, ttl } of wantedTtls(resolved)) {
+  for (const { table, ttl } of ttls) {
     const row = tables.find((t) => t.name === table)
     const current = row ? (/ TTL (.*?)(?: SETTINGS |$)/.exec(row.engine_full.replace(/\\'/g, "'"))?.[1] ?? '') : ttl
     if (current !== ttl) {

@@ -23,6 +23,7 @@ import { Fingerprinter } from '../../proto/fingerprint.js'
 import { createSnappyCodec, type SnappyCodec } from '../../proto/snappy.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
+import { publicSchema } from '../../rollup/public-schema.js'
 import { migrate } from '../../store/schema.js'
 import type { SeriesSamples } from '../../store/rowbinary-encoder.js'
 import { KafkaBroker } from '../peers/kafka.js'
@@ -43,7 +44,7 @@ let rangeLog: RangeLog
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'metrichouse-replay-'))
   ;[broker, store, snappy, fingerprinter] = await Promise.all([KafkaBroker.start(), openStore({ dataDir, database: 'default' }), createSnappyCodec(), Fingerprinter.create()])
-  await migrate(store.readWrite, { rawRetentionMs: 30 * 86_400_000 })
+  await migrate(store.readWrite, publicSchema({ rawRetentionMs: 30 * 86_400_000 }))
   rangeLog = new RangeLog(store.readWrite, store.insertRaw, GROUP)
   await rangeLog.migrate()
   kafka = new Kafka({ brokers: [broker.brokers], logLevel: logLevel.NOTHING })

@@ -13,6 +13,7 @@ import { ClickHouseQuerier, QueryLimitError } from '../../query/clickhouse-queri
 import { SeriesLoader, type LoadSeries } from '../../query/series-loader.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
+import { publicSchema } from '../../rollup/public-schema.js'
 import { migrate } from '../../store/schema.js'
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0)
@@ -61,7 +62,7 @@ function keyed(data: SeriesData[]): Record<string, { t: number[]; v: number[]; s
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'metrichouse-querier-'))
   store = await openStore({ dataDir: dir, database: 'default' })
-  await migrate(store.readWrite, { rawRetentionMs: 3650 * 86_400_000 })
+  await migrate(store.readWrite, publicSchema({ rawRetentionMs: 3650 * 86_400_000 }))
   const loader = await SeriesLoader.create(new ClickHouseSampleStore(store.insertRaw))
   await loader.load(DATA)
   querier = new ClickHouseQuerier(store.readOnly)

@@ -21,6 +21,7 @@ import { refreshRollupsNow } from '../../rollup/refresh.js'
 import { rollupsCompleteUntil } from '../../rollup/resolution.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
+import { publicSchema } from '../../rollup/public-schema.js'
 import { migrate } from '../../store/schema.js'
 import { fleetAsLoadSeries, makeFleet } from '../fleet.js'
 import { metricValues } from './server.js'
@@ -42,7 +43,7 @@ let url: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'metrichouse-tiers-api-'))
   store = await openStore({ dataDir: dir, database: 'default' })
-  await migrate(store.readWrite, { rawRetentionMs: 7 * 86_400_000, rollup: { maxHoursPerRefresh: 48 } })
+  await migrate(store.readWrite, publicSchema({ rawRetentionMs: 7 * 86_400_000, rollup: { maxHoursPerRefresh: 48 } }))
   // 60 s samples from two hours before the range to its end, 7 s past each minute as scrapes
   // are: a window (t - 1h, t] then holds the samples of the bucket [t - 1h, t) exactly.
   const first = START - 2 * HOUR + 7_000

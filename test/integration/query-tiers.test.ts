@@ -16,6 +16,7 @@ import { refreshRollupsNow } from '../../rollup/refresh.js'
 import { rollupsCompleteUntil, type Tier } from '../../rollup/resolution.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
+import { publicSchema } from '../../rollup/public-schema.js'
 import { migrate } from '../../store/schema.js'
 import { fleetAsLoadSeries, makeFleet } from '../fleet.js'
 
@@ -35,7 +36,7 @@ const tiersRead: Tier[][] = []
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'metrichouse-tiers-'))
   store = await openStore({ dataDir: dir, database: 'default' })
-  await migrate(store.readWrite, { rawRetentionMs: RETENTION.rawMs })
+  await migrate(store.readWrite, publicSchema({ rawRetentionMs: RETENTION.rawMs }))
   const fleet = makeFleet({ pools: 3, hostsPerPool: 2, start: FROM - 10 * 60_000, samplesPerSeries: (3 * HOUR + 20 * 60_000) / 15_000 })
   const loader = await SeriesLoader.create(new ClickHouseSampleStore(store.insertRaw))
   await loader.load(fleetAsLoadSeries(fleet))

@@ -17,6 +17,7 @@ import { bucketIncrease, bucketsFromSamples, cleanSamples, combineBuckets, incre
 import { refreshRollupsNow } from '../../rollup/refresh.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
+import { publicSchema } from '../../rollup/public-schema.js'
 import { migrate } from '../../store/schema.js'
 import type { SeriesSamples } from '../../store/rowbinary-encoder.js'
 
@@ -32,7 +33,7 @@ let sampleStore: ClickHouseSampleStore
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'mh-rollup-prop-'))
   store = await openStore({ dataDir: dir, database: 'default' })
-  await migrate(store.readWrite, { rawRetentionMs: 7 * 86_400_000, rollup: { maxHoursPerRefresh: 24 } })
+  await migrate(store.readWrite, publicSchema({ rawRetentionMs: 7 * 86_400_000, rollup: { maxHoursPerRefresh: 24 } }))
   sampleStore = new ClickHouseSampleStore(store.insertRaw)
 })
 

@@ -10,7 +10,7 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RecordDecoder } from '../../ingester/record-decoder.js'
 import { SeriesRegistry } from '../../ingester/series-registry.js'
-import { WalFlusher } from '../../ingester/wal-flusher.js'
+import { WalFlusher } from '../../wal/wal-flusher.js'
 import { silentLogger } from '../../observability/logger.js'
 import { encodeWriteRequestV1 } from '../../proto/encode-v1.js'
 import { Fingerprinter } from '../../proto/fingerprint.js'
@@ -18,14 +18,15 @@ import { createSnappyCodec, type SnappyCodec } from '../../proto/snappy.js'
 import { refreshRollupsNow } from '../../rollup/refresh.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore, type SampleStore } from '../../store/sample-store.js'
-import { migrate, type SchemaOptions } from '../../store/schema.js'
+import { publicSchema, type PublicSchemaOptions } from '../../rollup/public-schema.js'
+import { migrate } from '../../store/schema.js'
 import { FlushCheckpoint } from '../../wal/checkpoint.js'
 import { encodeWalPayload } from '../../wal/wal-payload.js'
 import { WriteAheadLog } from '../../wal/write-ahead-log.js'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
-const BASE: SchemaOptions = { rawRetentionMs: 7 * DAY, rollup: { maxHoursPerRefresh: 48 } }
+const BASE: PublicSchemaOptions = { rawRetentionMs: 7 * DAY, rollup: { maxHoursPerRefresh: 48 } }
 let dir: string
 let store: StoreClients
 let snappy: SnappyCodec
@@ -34,7 +35,7 @@ let fingerprinter: Fingerprinter
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'mh-rollup-tiers-'))
   store = await openStore({ dataDir: dir, database: 'default' })
-  await migrate(store.readWrite, BASE)
+  await migrate(store.readWrite, publicSchema(BASE))
   snappy = await createSnappyCodec()
   fingerprinter = await Fingerprinter.create()
 })
@@ -155,13 +156,13 @@ describe('migrate', () => {
 
   it('changes nothing when run again with the same configuration', async () => {
     const before = await text(`SELECT name, uuid, engine_full, comment FROM system.tables WHERE database = currentDatabase() ORDER BY name`)
-    await migrate(store.readWrite, BASE)
+    await migrate(store.readWrite, publicSchema(BASE))
     expect(await text(`SELECT name, uuid, engine_full, comment FROM system.tables WHERE database = currentDatabase() ORDER BY name`)).toBe(before)
   })
 
   it('moves every tier to new retentions and recreates the views that depend on them', async () => {
     const refreshView = await definitionOf('samples_1m_refresh')
-    await migrate(store.readWrite, { ...BASE, rawRetentionMs: 3 * DAY, oneMinuteRetentionMs: 10 * DAY, oneHourRetentionMs: 100 * DAY })
+    await migrate(store.readWrite, publicSchema({ ...BASE, rawRetentionMs: 3 * DAY, oneMinuteRetentionMs: 10 * DAY, oneHourRetentionMs: 100 * DAY }))
     expect(await ttlOf('samples')).toContain(`TTL toDateTime(timestamp) + toIntervalSecond(${3 * 86_400}) SETTINGS`)
     expect(await ttlOf('samples_1m')).toContain(`TTL greatest(timestamp + toIntervalSecond(${10 * 86_400}), toDateTime(computed_at) + toIntervalSecond(86400)) SETTINGS`)
     expect(await ttlOf('samples_1h')).toContain(`TTL timestamp + toIntervalSecond(${100 * 86_400}) SETTINGS`)
@@ -171,12 +172,12 @@ describe('migrate', () => {
     // the recreated refresh still works, and a second run is again a no-op
     await refreshRollupsNow(store.readWrite)
     const again = await text(`SELECT name, uuid, engine_full FROM system.tables WHERE database = currentDatabase() ORDER BY name`)
-    await migrate(store.readWrite, { ...BASE, rawRetentionMs: 3 * DAY, oneMinuteRetentionMs: 10 * DAY, oneHourRetentionMs: 100 * DAY })
+    await migrate(store.readWrite, publicSchema({ ...BASE, rawRetentionMs: 3 * DAY, oneMinuteRetentionMs: 10 * DAY, oneHourRetentionMs: 100 * DAY }))
     expect(await text(`SELECT name, uuid, engine_full FROM system.tables WHERE database = currentDatabase() ORDER BY name`)).toBe(again)
   })
 
   it('has ClickHouse fill the rollups on its own schedule, with nothing outside it running', async () => {
-    await migrate(store.readWrite, { ...BASE, rollup: { ...BASE.rollup, refreshSeconds: 1 } })
+    await migrate(store.readWrite, publicSchema({ ...BASE, rollup: { ...BASE.rollup, refreshSeconds: 1 } }))
     const t = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR
     await new ClickHouseSampleStore(store.insertRaw).insertSamples(
       [{ seriesId: 9n, metricName: 'scheduled_gauge', labels: [{ name: '__name__', value: 'scheduled_gauge' }], samples: [{ timestampMs: t, value: 4 }] }],

@@ -15,13 +15,14 @@ import { createSnappyCodec, type SnappyCodec } from '../proto/snappy.js'
 import type { Sample } from '../proto/types.js'
 import { openStore, type StoreClients } from '../store/connection.js'
 import { ClickHouseSampleStore, type SampleStore } from '../store/sample-store.js'
+import { publicSchema } from '../rollup/public-schema.js'
 import { migrate } from '../store/schema.js'
-import { FlushCheckpoint } from '../wal/checkpoint.js'
-import { comparePositions } from '../wal/position.js'
-import { encodeWalPayload } from '../wal/wal-payload.js'
-import { WriteAheadLog } from '../wal/write-ahead-log.js'
-import { RecordDecoder } from './record-decoder.js'
-import { SeriesRegistry } from './series-registry.js'
+import { FlushCheckpoint } from './checkpoint.js'
+import { comparePositions } from './position.js'
+import { encodeWalPayload } from './wal-payload.js'
+import { WriteAheadLog } from './write-ahead-log.js'
+import { RecordDecoder } from '../ingester/record-decoder.js'
+import { SeriesRegistry } from '../ingester/series-registry.js'
 import { WalFlusher } from './wal-flusher.js'
 
 const T0 = Date.now() - 3_600_000
@@ -33,7 +34,7 @@ let fingerprinter: Fingerprinter
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'mh-flusher-'))
   store = await openStore({ dataDir: dir, database: 'default' })
-  await migrate(store.readWrite, { rawRetentionMs: 7 * 86_400_000 })
+  await migrate(store.readWrite, publicSchema({ rawRetentionMs: 7 * 86_400_000 }))
   snappy = await createSnappyCodec()
   fingerprinter = await Fingerprinter.create()
 })

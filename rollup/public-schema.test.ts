@@ -3,7 +3,9 @@
  * single-node DDL runs for real in test/integration/rollup-tiers.test.ts.
  */
 import { describe, expect, it } from 'vitest'
-import { schemaStatements } from './schema.js'
+import { publicSchema, type PublicSchemaOptions } from './public-schema.js'
+
+const schemaStatements = (opts: PublicSchemaOptions): string[] => publicSchema(opts).statements
 
 const DAY = 86_400_000
 const single = schemaStatements({ rawRetentionMs: 7 * DAY })

@@ -9,7 +9,7 @@
  * taken from here holds exactly the series its WAL record encodes.
  */
 import type { SeriesSamples } from '../store/rowbinary-encoder.js'
-import { comparePositions, formatPosition, type WalPosition } from '../wal/position.js'
+import { comparePositions, formatPosition, type WalPosition } from './position.js'
 
 export class RecentBatches {
   private readonly batches = new Map<string, { position: WalPosition; series: SeriesSamples[]; samples: number }>()
