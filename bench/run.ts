@@ -8,6 +8,7 @@
  *   4b. rollup: insert with vs without rollups, bytes per sample and per rollup row, increase over 30 d raw vs 1m (bench/rollup.ts)
  *   5. query: PromQL API latency vs Prometheus, cache cold/warm, rollups vs raw, push-downs (bench/query.ts)
  *   6. ruler: 1000 alerting rules over 10k series every 15 s, cycle time and CPU (bench/ruler.ts)
+ *   7. rules-test: `rules test` vs `promtool test rules` on kubernetes-mixin's unit tests (bench/rules-test.ts)
  * Environment: BENCH_ONLY=decode,wal,http,kafka picks parts; BENCH_HTTP_MS, BENCH_HTTP_CLIENTS,
  * BENCH_HTTP_PAYLOADS, BENCH_HTTP_RECEIVERS tune the HTTP part; BENCH_DECODE_MS, BENCH_WAL_MS
  * the others. `npm run bench` builds first, because the HTTP part runs dist/cli/main.js.
@@ -23,6 +24,7 @@ import { benchKafka, formatKafkaBench, type KafkaBenchResult } from './kafka.js'
 import { benchQuery, formatQueryBench, type QueryBenchResult } from './query.js'
 import { benchRollup, formatRollupBench, type RollupBenchResult } from './rollup.js'
 import { benchRuler, formatRulerBench, type RulerBenchResult } from './ruler.js'
+import { benchRulesTest, formatRulesTestBench, type RulesTestBenchResult } from './rules-test.js'
 
 interface BenchResults {
   date: string
@@ -36,12 +38,13 @@ interface BenchResults {
   rollup?: RollupBenchResult
   query?: QueryBenchResult
   ruler?: RulerBenchResult
+  rulesTest?: RulesTestBenchResult
   errors: Record<string, string>
 }
 
 const env = process.env
 const number = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined)
-const parts = new Set((env.BENCH_ONLY ?? 'decode,wal,http,kafka,rollup,query,ruler').split(','))
+const parts = new Set((env.BENCH_ONLY ?? 'decode,wal,http,kafka,rollup,query,ruler,rules-test').split(','))
 
 const results: BenchResults = {
   date: new Date().toISOString(),
@@ -109,6 +112,11 @@ await part('query', async () => {
 await part('ruler', async () => {
   results.ruler = await benchRuler({ cycles: number('BENCH_RULER_CYCLES'), log: (line) => console.log(line) })
   console.log(`\n${formatRulerBench(results.ruler)}`)
+})
+
+await part('rules-test', async () => {
+  results.rulesTest = await benchRulesTest({ runs: number('BENCH_RULES_TEST_RUNS'), log: (line) => console.log(line) })
+  console.log(`\n${formatRulesTestBench(results.rulesTest)}`)
 })
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json')

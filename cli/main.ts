@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, configKeys, loadConfig } from '../config/load.js'
 import { createJsonLogger } from '../observability/logger.js'
-import { publicSchema, schemaOptionsFromConfig } from '../rollup/public-schema.js'
 import type { RoleStarter } from './role.js'
 import { StartupError } from './startup-error.js'
 import { storeOptions } from './store-options.js'
@@ -141,11 +140,13 @@ async function main(argv: string[]): Promise<number> {
   const logger = createJsonLogger(config.logLevel)
 
   if (command === 'migrate') {
+    // Loaded on demand: store/schema.ts reaches the embedded engine, which takes a second to load;
+    // `rules lint|test` and --help should not wait for it.
+    const { publicSchema, schemaOptionsFromConfig } = await import('../rollup/public-schema.js')
     if (values.print) {
       process.stdout.write(publicSchema(schemaOptionsFromConfig(config)).statements.join(';\n\n') + ';\n')
       return 0
     }
-    // Loaded on demand: the embedded engine takes a second to load, --help should not wait.
     const { openStore } = await import('../store/connection.js')
     const { migrate } = await import('../store/schema.js')
     const store = await openStore(storeOptions(config))

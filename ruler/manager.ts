@@ -14,11 +14,14 @@ import { groupHash, RuleGroup, type AlertEventSink, type GroupSpec } from './gro
 import type { RulerMetrics } from './metrics.js'
 import type { Notifier } from './notifier.js'
 import { overlayQuerier, RecentSamples } from './recent-samples.js'
-import { loadRuleGroups } from './rule-loader.js'
+import type { RuleGroupDefinition } from '../rules-compiler/rule-file.js'
+import { groupSpecs, loadRuleDefinitions } from './rule-loader.js'
 import type { InstantQueryFn, InstantSample, SampleWriter } from './types.js'
 
 export interface RuleManagerOptions {
   ruleFiles: readonly string[]
+  /** Reads and checks the rule files (default: loadRuleDefinitions); `rules test` reuses one read for every test case. */
+  loadDefinitions?: (files: readonly string[]) => RuleGroupDefinition[]
   engine: PromQLEngine
   querier: Querier
   writer: SampleWriter
@@ -69,7 +72,7 @@ export class RuleManager {
     const { opts } = this
     let specs: GroupSpec[]
     try {
-      specs = loadRuleGroups(opts.ruleFiles, opts.evaluationIntervalMs ?? 60_000)
+      specs = groupSpecs((opts.loadDefinitions ?? loadRuleDefinitions)(opts.ruleFiles), opts.evaluationIntervalMs ?? 60_000)
     } catch (err) {
       this.lastReloadError = (err as Error).message
       opts.metrics.reloadSuccess.set(0)

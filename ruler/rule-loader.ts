@@ -23,8 +23,8 @@ export class RuleLoadError extends Error {
   }
 }
 
-/** Expands files and directories, lints, and builds group specs; throws RuleLoadError. */
-export function loadRuleGroups(inputs: readonly string[], defaultIntervalMs: number): GroupSpec[] {
+/** The checked groups of the rule files (the expensive half: YAML, schema, lint); throws RuleLoadError. */
+export function loadRuleDefinitions(inputs: readonly string[]): RuleGroupDefinition[] {
   let files: string[]
   try {
     files = expandInputs(inputs)
@@ -32,19 +32,21 @@ export function loadRuleGroups(inputs: readonly string[], defaultIntervalMs: num
     throw new RuleLoadError([{ file: '', line: 1, column: 1, check: 'io', severity: 'error', message: (err as Error).message }])
   }
   const config = defaultLintConfig()
-  const groups: GroupSpec[] = []
+  const groups: RuleGroupDefinition[] = []
   const errors: Problem[] = []
   for (const file of files) {
     const loaded = loadRuleFile(file)
     const problems = lintLoaded(loaded, config).filter((p) => p.severity === 'error')
-    if (problems.length > 0) {
-      errors.push(...problems)
-      continue
-    }
-    for (const g of loaded.groups) groups.push(toSpec(g, defaultIntervalMs))
+    if (problems.length > 0) errors.push(...problems)
+    else groups.push(...loaded.groups)
   }
   if (errors.length > 0) throw new RuleLoadError(errors)
   return groups
+}
+
+/** Fresh rule objects (no alert state) for checked groups. */
+export function groupSpecs(definitions: readonly RuleGroupDefinition[], defaultIntervalMs: number): GroupSpec[] {
+  return definitions.map((g) => toSpec(g, defaultIntervalMs))
 }
 
 function toSpec(g: RuleGroupDefinition, defaultIntervalMs: number): GroupSpec {

@@ -4,16 +4,16 @@
  * kube-prometheus, and the output formats (promtool's text, JUnit XML).
  */
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { parse, stringify } from 'yaml'
 import { rules } from '../cli/rules.js'
 import { ClickHouseTestStorage } from '../query/promqltest-storage.js'
 import { CLI_MAIN } from '../test/peers/metrichouse.js'
 import { requireBinary } from '../test/peers/process.js'
+import { renderMixinFixture } from './mixin-fixture.js'
 import { runTestFile, type RuleTestStorage } from './unit-tests.js'
 
 const run = promisify(execFile)
@@ -171,23 +171,14 @@ describe('rules test agrees with promtool test rules', () => {
 })
 
 describe("kubernetes-mixin's own rule tests", () => {
-  // The mixin's tests read ../prometheus_{rules,alerts}.yaml: render them from kube-prometheus's manifest.
-  const root = join(dir, 'k8s')
-  mkdirSync(join(root, 'tests'), { recursive: true })
-  const manifest = new URL('../rules-compiler/testdata/kube-prometheus/kubernetesControlPlane-prometheusRule.yaml', import.meta.url).pathname
-  const spec = (parse(readFileSync(manifest, 'utf8')) as { spec: { groups: { name: string; rules: { alert?: string; record?: string }[] }[] } }).spec
-  const pick = (key: 'alert' | 'record') => ({ groups: spec.groups.map((g) => ({ ...g, rules: g.rules.filter((r) => r[key]) })).filter((g) => g.rules.length > 0) })
-  writeFileSync(join(root, 'prometheus_alerts.yaml'), stringify(pick('alert')))
-  writeFileSync(join(root, 'prometheus_rules.yaml'), stringify(pick('record')))
+  const [scheduler, podOwner] = renderMixinFixture(join(dir, 'k8s'))
 
   // Each evaluation step reads and writes ClickHouse: the larger file runs in memory only, to keep
   // this test file within a minute on two shared cores.
   it.each([
-    ['kube_scheduler-test.yaml', ['memory']],
-    ['rules-pod-owner-test.yaml', ['memory', 'clickhouse']],
-  ])('%s passes, as with promtool (storage: %j)', async (name, kinds) => {
-    const file = join(root, 'tests', name)
-    copyFileSync(new URL(`./testdata/kubernetes-mixin/${name}`, import.meta.url).pathname, file)
+    [scheduler!, ['memory']],
+    [podOwner!, ['memory', 'clickhouse']],
+  ])('%s passes, as with promtool (storage: %j)', async (file, kinds) => {
     expect(await promtoolPasses(file)).toBe(true)
     for (const [kind, storage] of storages.filter(([k]) => kinds.includes(k))) {
       const result = await runTestFile(file, undefined, storage())
@@ -203,7 +194,7 @@ describe('metrichouse rules test: output, exit status, JUnit', () => {
     const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true))
     const e = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
     try {
-      return { code: await rules(['test', '--storage', 'memory', ...argv]), out }
+      return { code: await rules(['test', ...argv]), out }
     } finally {
       o.mockRestore()
       e.mockRestore()
@@ -237,9 +228,9 @@ describe('metrichouse rules test: output, exit status, JUnit', () => {
     expect((await runCli(new URL('../examples/rules/queues.test.yml', import.meta.url).pathname)).code).toBe(0)
   })
 
-  it('the built command runs on an embedded ClickHouse by default', async () => {
+  it('the built command runs on an embedded ClickHouse with --storage clickhouse', async () => {
     const file = new URL('../examples/rules/queues.test.yml', import.meta.url).pathname
-    const { stdout } = await run(process.execPath, [CLI_MAIN, 'rules', 'test', file], { timeout: 60_000 })
+    const { stdout } = await run(process.execPath, [CLI_MAIN, 'rules', 'test', '--storage', 'clickhouse', file], { timeout: 60_000 })
     expect(stdout).toBe(`Unit Testing:  ${file}\n  SUCCESS\n\n`)
   })
 })

@@ -26,7 +26,9 @@ import { MemoryStore } from '../ruler/memory-store.js'
 import { RuleManager } from '../ruler/manager.js'
 import { RulerMetrics } from '../ruler/metrics.js'
 import { labelsKey, type OutputSample, type SampleWriter } from '../ruler/types.js'
-import type { Querier } from '../promql/api.js'
+import type { PromQLEngine, Querier } from '../promql/api.js'
+import type { RuleGroupDefinition } from '../rules-compiler/rule-file.js'
+import { loadRuleDefinitions } from '../ruler/rule-loader.js'
 import { formatDuration, parseDuration } from '../rules-compiler/duration.js'
 
 export interface TestCaseResult {
@@ -78,6 +80,8 @@ export async function runTestFile(file: string, filter?: RegExp, storage?: RuleT
     return { file, error: (err as Error).message.split('\n')[0], cases: [] }
   }
   const ruleFiles = (raw.rule_files ?? []).map((f) => (isAbsolute(f) ? f : join(dirname(file), f)))
+  // Every case runs the same rule files: read and check them once, parse each query once.
+  const shared: SharedRun = { definitions: memoize(loadRuleDefinitions), engine: createEngine() }
   const cases: TestCaseResult[] = []
   const tests = raw.tests ?? []
   for (let i = 0; i < tests.length; i++) {
@@ -85,7 +89,7 @@ export async function runTestFile(file: string, filter?: RegExp, storage?: RuleT
     const name = t.name ?? `test #${i + 1}`
     if (filter && !filter.test(name)) continue
     try {
-      cases.push({ name, failures: await runCase(t, ruleFiles, raw, storage) })
+      cases.push({ name, failures: await runCase(t, ruleFiles, raw, shared, storage) })
     } catch (err) {
       if (err instanceof TestFileError || (err as Error).name === 'RuleLoadError') return { file, error: (err as Error).message, cases }
       cases.push({ name, failures: [(err as Error).message] })
@@ -103,7 +107,27 @@ function duration(text: string | undefined, what: string, fallback: number): num
   }
 }
 
-async function runCase(t: RawTest, ruleFiles: string[], raw: RawTestFile, storage?: RuleTestStorage): Promise<string[]> {
+interface SharedRun {
+  definitions: (files: readonly string[]) => RuleGroupDefinition[]
+  engine: PromQLEngine
+}
+
+function memoize<T>(load: (files: readonly string[]) => T): (files: readonly string[]) => T {
+  let result: { value: T } | { error: unknown } | undefined
+  return (files) => {
+    if (result === undefined) {
+      try {
+        result = { value: load(files) }
+      } catch (error) {
+        result = { error }
+      }
+    }
+    if ('error' in result) throw result.error
+    return result.value
+  }
+}
+
+async function runCase(t: RawTest, ruleFiles: string[], raw: RawTestFile, shared: SharedRun, storage?: RuleTestStorage): Promise<string[]> {
   const evalInterval = duration(raw.evaluation_interval, 'evaluation_interval', 60_000)
   const seriesInterval = duration(t.interval, 'interval', evalInterval)
   const input: { labels: Record<string, string>; samples: { t: number; v: number; stale?: boolean }[] }[] = []
@@ -151,7 +175,8 @@ async function runCase(t: RawTest, ruleFiles: string[], raw: RawTestFile, storag
   }
   const manager = new RuleManager({
     ruleFiles,
-    engine: createEngine(),
+    loadDefinitions: shared.definitions,
+    engine: shared.engine,
     querier,
     writer,
     metrics: new RulerMetrics(new Registry()),
@@ -193,7 +218,7 @@ async function runCase(t: RawTest, ruleFiles: string[], raw: RawTestFile, storag
       }
     }
   }
-  const engine = createEngine()
+  const { engine } = shared
   for (const e of exprTests) {
     let got: { labels: Record<string, string>; value: number }[]
     try {
