@@ -56,6 +56,13 @@ export interface SeriesData {
   readonly timestamps: ArrayLike<number>
   readonly values: ArrayLike<number>
   readonly stale?: ArrayLike<number>
+  /**
+   * How many stored samples each point stands for, when storage answers from summaries (a
+   * rollup bucket's first and last sample): rate, increase and delta take a window's sample
+   * count from their sum, so they extrapolate as they would over the samples themselves.
+   * Omitted: 1 each.
+   */
+  readonly counts?: ArrayLike<number>
 }
 
 /** The evaluation range of a whole query, in ms (start = end for an instant query). */

@@ -33,7 +33,7 @@ import {
 } from '../promql/api.js'
 import type { Tier, TierSpan } from '../rollup/resolution.js'
 import { matcherSetsWhere, matchersWhere, pinnedMetricName } from './matcher-sql.js'
-import { rollupSql, type PlanScope, type TierPlanner } from './tier-source.js'
+import { countsPoints, rollupSql, type PlanScope, type TierPlanner } from './tier-source.js'
 
 /** reinterpretAsUInt64 of Prometheus's stale marker NaN (0x7ff0000000000002). */
 export const STALE_MARKER_BITS = '9218868437227405314'
@@ -108,7 +108,7 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
     const lastOnly =
       spans.length === 1 && spans[0].tier === 'raw' && this.pushdown.lastSample && hints.step === 0 && hints.range === 0 && hints.end - hints.start <= hints.lookbackDelta
     const acc = new SeriesAccumulator(series)
-    for (const span of spans) acc.add(await this.readSpan(series, span, hints.func, lastOnly, signal))
+    for (const span of spans) acc.add(await this.readSpan(series, span, hints.func, lastOnly, signal), span.tier !== 'raw' && countsPoints(hints.func))
     const data = acc.result(this.maxSamples)
     this.options.onSelect?.(
       spans.map((s) => s.tier),
@@ -341,29 +341,40 @@ function parseFloat64(text: string): number {
   }
 }
 
+interface Points {
+  ts: number[]
+  vs: number[]
+  st: number[]
+  /** Samples each point stands for; absent while every point is one sample. */
+  ns?: number[]
+  anyStale: boolean
+}
+
 /**
- * Collects TabSeparated rows `series_id, t, v, stale` ordered by (series_id, t), span after
- * span (oldest first), into one SeriesData per series with samples. Rows of one timestamp
- * appear once (the last wins), as in a TSDB.
+ * Collects TabSeparated rows `series_id, t, v, stale` (and `n`, samples per point, from
+ * rollup spans that count them) ordered by (series_id, t), span after span (oldest first),
+ * into one SeriesData per series with samples. Rows of one timestamp appear once (the last
+ * wins), as in a TSDB.
  */
 export class SeriesAccumulator {
   private readonly byId: Map<string, SeriesRow>
-  private readonly points = new Map<string, { ts: number[]; vs: number[]; st: number[]; anyStale: boolean }>()
+  private readonly points = new Map<string, Points>()
   private total = 0
 
   constructor(series: readonly SeriesRow[]) {
     this.byId = new Map(series.map((s) => [s.id, s]))
   }
 
-  add(text: string): void {
+  add(text: string, withCounts = false): void {
     let pos = 0
     const len = text.length
     let currentId = ''
-    let cur: { ts: number[]; vs: number[]; st: number[]; anyStale: boolean } | undefined
+    let cur: Points | undefined
     while (pos < len) {
       const t1 = text.indexOf('\t', pos)
       const t2 = text.indexOf('\t', t1 + 1)
       const t3 = text.indexOf('\t', t2 + 1)
+      const t4 = withCounts ? text.indexOf('\t', t3 + 1) : -1
       let nl = text.indexOf('\n', t3 + 1)
       if (nl < 0) nl = len
       const id = text.slice(pos, t1)
@@ -371,10 +382,12 @@ export class SeriesAccumulator {
         currentId = id
         cur = this.points.get(id)
         if (!cur) this.points.set(id, (cur = { ts: [], vs: [], st: [], anyStale: false }))
+        if (withCounts && !cur.ns) cur.ns = cur.ts.map(() => 1)
       }
       const t = Number(text.slice(t1 + 1, t2))
       const stale = text.charCodeAt(t3 + 1) === 49 // '1'
       const v = stale ? NaN : parseFloat64(text.slice(t2 + 1, t3))
+      const count = withCounts ? Number(text.slice(t4 + 1, nl)) : 1
       const n = cur.ts.length
       if (n > 0 && cur.ts[n - 1] >= t) {
         // Same timestamp (a duplicate, or the first point of a span meeting the last of
@@ -382,11 +395,13 @@ export class SeriesAccumulator {
         if (cur.ts[n - 1] === t) {
           cur.vs[n - 1] = v
           cur.st[n - 1] = stale ? 1 : 0
+          if (cur.ns) cur.ns[n - 1] = count
         }
       } else {
         cur.ts.push(t)
         cur.vs.push(v)
         cur.st.push(stale ? 1 : 0)
+        cur.ns?.push(count)
         this.total++
       }
       if (stale) cur.anyStale = true
@@ -401,7 +416,7 @@ export class SeriesAccumulator {
       const s = this.byId.get(id)
       if (!s || p.ts.length === 0) continue
       const labels = toLabels(s)
-      out.push(p.anyStale ? { labels, timestamps: p.ts, values: p.vs, stale: p.st } : { labels, timestamps: p.ts, values: p.vs })
+      out.push({ labels, timestamps: p.ts, values: p.vs, ...(p.anyStale ? { stale: p.st } : {}), ...(p.ns ? { counts: p.ns } : {}) })
     }
     return out
   }

@@ -9,9 +9,9 @@
  * |------------------------------|-----------------------------------------------------------|
  * | max_over_time                | max_value (gauge; a counter's last_value) at last_timestamp |
  * | min_over_time                | min_value (gauge; a counter's first_value)                |
- * | rate, increase               | the counter made continuous: first and last sample of the  |
- * |                              | bucket, reset-adjusted, so increases between any two       |
- * |                              | points equal raw's (reset_sum and resets between buckets)  |
+ * | rate, increase               | first and last sample of the bucket as stored, with the    |
+ * |                              | samples each stands for, and the bucket's resets as two    |
+ * |                              | points between: over whole buckets, raw's answer exactly   |
  * | last_over_time, none (plain  | last_value at last_timestamp                              |
  * |   selector), others          |                                                           |
  *
@@ -29,6 +29,11 @@ const ROLLUP_TABLES: Record<Exclude<Tier, 'raw'>, string> = { '1m': 'samples_1m'
 
 /** Functions the rollup points answer as raw data would (for whole buckets). */
 const ROLLUP_EXACT = new Set(['max_over_time', 'min_over_time', 'rate', 'increase', 'last_over_time'])
+
+/** Functions whose rollup points carry a sample count (the fifth column of `rollupSql`). */
+export function countsPoints(func: string | undefined): boolean {
+  return func === 'rate' || func === 'increase'
+}
 
 export function needsRaw(hints: SelectHints): boolean {
   // A plain selector (no function, range 0) reads the last value: what a rollup keeps.
@@ -83,29 +88,31 @@ export function rollupTierPlanner(opts: TierPlannerOptions): TierPlanner {
 }
 
 /**
- * SQL returning rows `series_id, t, v, stale` ordered by (series_id, t) for one rollup span.
- * `bounds` is the caller's fixed WHERE text over metric_name, series_id and {start}/{end}
- * on `last_timestamp`.
+ * SQL returning rows `series_id, t, v, stale` ordered by (series_id, t) for one rollup span,
+ * and for rate/increase a fifth column `n`, the raw samples each point stands for
+ * (SeriesData.counts). `bounds` is the caller's fixed WHERE text over metric_name,
+ * series_id and {start}/{end} on `last_timestamp`.
  */
 export function rollupSql(tier: Exclude<Tier, 'raw'>, func: string | undefined, bucketBounds: string): string {
   const table = ROLLUP_TABLES[tier]
-  if (func === 'rate' || func === 'increase') {
-    const running = 'PARTITION BY series_id ORDER BY timestamp ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW'
-    return `SELECT series_id, p.1 AS t, p.2 AS v, 0 AS stale FROM (
+  if (countsPoints(func)) {
+    // Per bucket, the raw samples rate() needs for a window made of whole buckets: the first
+    // and the last (their own times and values, so extrapolation and the zero point are
+    // raw's), the count (the average spacing), and the increase in between. The engine sums
+    // drops as resets, so a bucket with resets inside gets two points between its ends:
+    // reset_sum (never below first_value: the value before the first reset is not) and 0;
+    // first -> reset_sum -> 0 -> last then adds up to last - first + reset_sum, the raw increase.
+    return `SELECT series_id, p.1 AS t, p.2 AS v, 0 AS stale, p.3 AS n FROM (
   SELECT series_id,
-    sum(reset_sum) OVER (${running}) - reset_sum + sum(boundary) OVER (${running}) AS a_first,
-    sum(reset_sum + boundary) OVER (PARTITION BY series_id) AS a_total,
-    arrayJoin([
-      (toUnixTimestamp64Milli(first_timestamp), first_value + a_first - a_total),
-      (toUnixTimestamp64Milli(last_timestamp), last_value + a_first + reset_sum - a_total)
-    ]) AS p
-  FROM (
-    SELECT series_id, timestamp, first_timestamp, last_timestamp, first_value, last_value, reset_sum,
-      lagInFrame(last_value, 1, first_value) OVER (PARTITION BY series_id ORDER BY timestamp ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS prev_last,
-      if(first_value < prev_last, prev_last, 0) AS boundary
-    FROM ${table} FINAL
-    WHERE ${bucketBounds}
-  )
+    toUnixTimestamp64Milli(first_timestamp) AS first_ms,
+    toUnixTimestamp64Milli(last_timestamp) AS last_ms,
+    arrayJoin(arrayConcat(
+      [(first_ms, first_value, toUInt32(1))],
+      if(resets > 0 AND last_ms - first_ms > 2, [(first_ms + 1, reset_sum, toUInt32(0)), (first_ms + 2, 0., toUInt32(0))], []),
+      if(count > 1, [(last_ms, last_value, toUInt32(count - 1))], [])
+    )) AS p
+  FROM ${table} FINAL
+  WHERE ${bucketBounds}
 )
 ORDER BY series_id, t`
   }

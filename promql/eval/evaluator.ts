@@ -240,14 +240,17 @@ export class Evaluator {
       let keep = 0
       for (let k = 0; k < n; k++) if (!(stale && stale[k])) keep++
       const ts = new Float64Array(keep), vs = new Float64Array(keep)
+      const counts = sd.counts
+      const countSums = counts ? new Float64Array(keep + 1) : undefined
       let w = 0
       for (let k = 0; k < n; k++) {
         if (stale && stale[k]) continue
         ts[w] = sd.timestamps[k]
         vs[w] = sd.values[k]
+        if (countSums) countSums[w + 1] = countSums[w] + counts![k]
         w++
       }
-      series.push({ labels: sd.labels, dropName: false, ts, vs })
+      series.push(countSums ? { labels: sd.labels, dropName: false, ts, vs, countSums } : { labels: sd.labels, dropName: false, ts, vs })
     }
     return { kind: 'matrix', series, range: e.range, windowEnd }
   }

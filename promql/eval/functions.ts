@@ -27,6 +27,8 @@ function unwrapParens(e: Expr): Expr {
 interface WindowCtx {
   ts: Float64Array
   vs: Float64Array
+  /** MSeries.countSums: samples the points stand for (rollup points), if not one each. */
+  countSums: Float64Array | undefined
   lo: number
   hi: number
   /** Window end (ms) and range (ms). */
@@ -41,7 +43,9 @@ type WindowFn = (w: WindowCtx) => number | undefined
 
 function extrapolatedRate(w: WindowCtx, isCounter: boolean, isRate: boolean): number | undefined {
   const { ts, vs, lo, hi } = w
-  const n = hi - lo
+  if (hi - lo < 2) return undefined
+  // The samples the window holds: points, or the samples rollup points stand for.
+  const n = w.countSums ? w.countSums[hi] - w.countSums[lo] : hi - lo
   if (n < 2) return undefined
   const rangeStart = w.end - w.range
   const rangeEnd = w.end
@@ -248,7 +252,7 @@ async function evalRangeFunction(ev: Evaluator, e: Call, g: Grid): Promise<Vecto
   // Prometheus 3.5: every range function but last_over_time (which acts like offset) drops the name.
   const dropName = e.func !== 'last_over_time'
   const out: VSeries[] = []
-  const w: WindowCtx = { ts: new Float64Array(0), vs: new Float64Array(0), lo: 0, hi: 0, end: 0, range: m.range, args: new Array(scalarArgs.length).fill(0), stepT: 0 }
+  const w: WindowCtx = { ts: new Float64Array(0), vs: new Float64Array(0), countSums: undefined, lo: 0, hi: 0, end: 0, range: m.range, args: new Array(scalarArgs.length).fill(0), stepT: 0 }
   let points = 0
   for (const s of m.series) {
     ev.checkAbort()
@@ -256,6 +260,7 @@ async function evalRangeFunction(ev: Evaluator, e: Call, g: Grid): Promise<Vecto
     let any = false
     w.ts = s.ts
     w.vs = s.vs
+    w.countSums = s.countSums
     forEachWindow(m, s, (lo, hi, i) => {
       points += hi - lo
       for (let a = 0; a < scalarArgs.length; a++) w.args[a] = scalarArgs[a][i]

@@ -74,6 +74,8 @@ export interface MSeries {
   readonly dropName: boolean
   readonly ts: Float64Array
   readonly vs: Float64Array
+  /** Running sum of SeriesData.counts (length ts.length + 1), when storage gave counts. */
+  readonly countSums?: Float64Array
 }
 
 export interface ScalarValue { readonly kind: 'scalar'; readonly values: Float64Array }
