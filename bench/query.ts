@@ -6,8 +6,9 @@
  *    them (POST query_range, 1 h, step 15 s), p50/p99 on both, metrichouse with its results
  *    cache cold (each run's text differs by a PromQL comment, so no key repeats) and warm.
  * B. 1000 series x 30 d (10-minute samples) in an embedded store with the rollups computed:
- *    30-day range queries (step 1 h) from the 1h tier against the same queries from raw, and
- *    against Prometheus 2.42 holding the same 30 days.
+ *    30-day range queries (step 1 h) through the HTTP API (results cache on, cold) from the
+ *    tiers against the same queries from raw, and against Prometheus 2.42 holding the same
+ *    30 days.
  * C. Each push-down of the ClickHouse Querier against the same query with it off.
  *
  * Run alone: node --import tsx bench/query.ts (after `npm run build`).
@@ -16,12 +17,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Registry } from 'prom-client'
+import { queryServiceFromConfig } from '../cli/query-wiring.js'
+import { loadConfig } from '../config/load.js'
+import { startHttpServer, type RunningHttpServer } from '../http/server.js'
+import { silentLogger } from '../observability/logger.js'
 import type { PromQLEngine } from '../promql/api.js'
 import { createEngine } from '../promql/engine.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { ClickHouseQuerier, type ClickHouseQuerierOptions } from '../query/clickhouse-querier.js'
 import { SeriesLoader } from '../query/series-loader.js'
-import { rollupTierPlanner } from '../query/tier-source.js'
 import { refreshRollupsNow } from '../rollup/refresh.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseSampleStore } from '../store/sample-store.js'
@@ -50,6 +55,8 @@ export interface QueryBenchOptions {
   /** Hosts per pool; 30 pools. Default 6 (about 1000 series). */
   hostsPerPool?: number
   monthDays?: number
+  /** Leave out part A (the 1-hour dashboards against Prometheus). */
+  monthOnly?: boolean
   log?: (line: string) => void
 }
 
@@ -98,34 +105,8 @@ export async function benchQuery(opts: QueryBenchOptions = {}): Promise<QueryBen
   const hostsPerPool = opts.hostsPerPool ?? 6
   const result: QueryBenchResult = { series: 0, dashboard: [], month: [], pushdown: [], loadSeconds: { hour: 0, month: 0, rollupRefresh: 0 } }
 
-  // A. 1 hour, against Prometheus.
   const now = Date.now()
-  const start = Math.floor((now - 3_600_000) / SCRAPE_MS) * SCRAPE_MS
-  const fleet = makeFleet({ pools: 30, hostsPerPool, start, samplesPerSeries: 240 })
-  result.series = fleet.length
-  log(`query: ${fleet.length} series x 1 h = ${fleetSampleCount(fleet)} samples to Prometheus and metrichouse serve`)
-  const [prometheus, metrichouse] = await Promise.all([
-    startPrometheus({ remoteWriteReceiver: true, outOfOrderTimeWindow: '2h', maxLifetimeMs: 600_000 }),
-    Metrichouse.start({ maxLifetimeMs: 600_000, extraArgs: ['--flush-interval', '100ms'] }),
-  ])
-  try {
-    const t0 = performance.now()
-    const sent = await remoteWriteFleet(fleet, [`${prometheus.url}/api/v1/write`, metrichouse.writeUrl], await createSnappyCodec(), { samplesPerRequest: 50_000 })
-    while ((await metrichouse.queryNumber('SELECT count() FROM samples')) < sent) await new Promise((r) => setTimeout(r, 200))
-    result.loadSeconds.hour = (performance.now() - t0) / 1000
-    const end = Math.floor(Date.now() / SCRAPE_MS) * SCRAPE_MS
-    const from = end - 3_600_000
-    for (const query of DASHBOARD) {
-      const prom = await measure(runs, () => rangeQuery(prometheus.url, query, from, end, SCRAPE_MS))
-      const cold = await measure(runs, (i) => rangeQuery(metrichouse.url, `${query} # cold ${i} ${Math.random()}`, from, end, SCRAPE_MS))
-      await rangeQuery(metrichouse.url, query, from, end, SCRAPE_MS)
-      const warm = await measure(runs, () => rangeQuery(metrichouse.url, query, from, end, SCRAPE_MS))
-      result.dashboard.push({ query, prometheus: prom, cold, warm, ratioCold: cold.p50 / prom.p50, ratioWarm: warm.p50 / prom.p50 })
-      log(`query: ${query}: prometheus p50 ${prom.p50.toFixed(1)} ms, metrichouse cold ${cold.p50.toFixed(1)} ms, warm ${warm.p50.toFixed(1)} ms`)
-    }
-  } finally {
-    await Promise.allSettled([prometheus.stop(), metrichouse.dispose()])
-  }
+  if (!opts.monthOnly) await benchDashboard(runs, hostsPerPool, result, log)
 
   // B and C. 30 days in an embedded store, rollups computed.
   const days = opts.monthDays ?? 30
@@ -143,6 +124,7 @@ export async function benchQuery(opts: QueryBenchOptions = {}): Promise<QueryBen
     const monthStart = Math.floor((now - days * 86_400_000) / 3_600_000) * 3_600_000
     const interval = 600_000
     const month = makeFleet({ pools: 30, hostsPerPool, start: monthStart, samplesPerSeries: Math.floor((now - monthStart) / interval), intervalMs: interval })
+    result.series ||= month.length
     log(`query: ${month.length} series x ${days} d (10-minute samples) = ${fleetSampleCount(month)} samples into an embedded store`)
     const t1 = performance.now()
     const loader = await SeriesLoader.create(new ClickHouseSampleStore(store.insertRaw))
@@ -170,19 +152,35 @@ export async function benchQuery(opts: QueryBenchOptions = {}): Promise<QueryBen
       await monthProm.stop()
     }
 
-    const engine: PromQLEngine = createEngine()
-    const querier = (o: ClickHouseQuerierOptions) => new ClickHouseQuerier(store.readOnly, o)
-    const tiered = querier({ tiers: rollupTierPlanner({ retention }) })
-    const raw = querier({})
-    const end = Math.floor(now / 3_600_000) * 3_600_000 - 3_600_000
-    const from = end - (days - 1) * 86_400_000
-    for (const query of MONTH) {
-      const rollup = await measure(Math.max(3, Math.floor(runs / 3)), async () => void (await engine.rangeQuery(tiered, query, from, end, 3_600_000)))
-      const fromRaw = await measure(Math.max(3, Math.floor(runs / 3)), async () => void (await engine.rangeQuery(raw, query, from, end, 3_600_000)))
-      result.month.push({ query, rollup, raw: fromRaw, prometheus: promMonth.get(query), speedup: fromRaw.p50 / rollup.p50 })
-      log(`query: ${days} d ${query}: rollups p50 ${rollup.p50.toFixed(0)} ms, raw ${fromRaw.p50.toFixed(0)} ms, Prometheus ${promMonth.get(query)?.p50.toFixed(0) ?? '-'} ms`)
+    // Through the HTTP API users hit, results cache on (each run's text differs by a comment,
+    // so it is cold): the default configuration reads the tiers; rollup_min_range beyond the
+    // month makes the same service read raw.
+    const monthApi = async (minRange: string) => {
+      const config = loadConfig({ flags: { 'data-dir': dir, 'retention-raw': `${days + 2}d`, 'retention-one-minute': `${days + 2}d`, 'query-rollup-min-range': minRange }, env: {} })
+      const registry = new Registry()
+      const service = queryServiceFromConfig(config, store.readOnly, registry, silentLogger)
+      return startHttpServer({ listen: { host: '127.0.0.1', port: 0 }, auth: config.auth, logger: silentLogger, registry, routes: service.routes, isReady: () => true })
+    }
+    const [tieredApi, rawApi] = await Promise.all([monthApi('24h'), monthApi(`${days * 10}d`)])
+    try {
+      const end = Math.floor(now / 3_600_000) * 3_600_000 - 3_600_000
+      const from = end - (days - 1) * 86_400_000
+      const monthRuns = Math.max(3, Math.floor(runs / 3))
+      for (const query of MONTH) {
+        const cold = (api: RunningHttpServer) => (i: number) => rangeQuery(`http://127.0.0.1:${api.address.port}`, `${query} # ${i} ${Math.random()}`, from, end, 3_600_000)
+        const rollup = await measure(monthRuns, cold(tieredApi))
+        const fromRaw = await measure(monthRuns, cold(rawApi))
+        result.month.push({ query, rollup, raw: fromRaw, prometheus: promMonth.get(query), speedup: fromRaw.p50 / rollup.p50 })
+        log(`query: ${days} d ${query}: rollups p50 ${rollup.p50.toFixed(0)} ms, raw ${fromRaw.p50.toFixed(0)} ms, Prometheus ${promMonth.get(query)?.p50.toFixed(0) ?? '-'} ms`)
+      }
+    } finally {
+      await Promise.all([tieredApi.close(), rawApi.close()])
     }
 
+    const engine: PromQLEngine = createEngine()
+    const querier = (o: ClickHouseQuerierOptions) => new ClickHouseQuerier(store.readOnly, o)
+    const raw = querier({})
+    const end = Math.floor(now / 3_600_000) * 3_600_000 - 3_600_000
     const cases: { name: string; query: string; range?: boolean; off: ClickHouseQuerierOptions }[] = [
       { name: 'matchers in SQL (regex + equality)', query: 'node_memory_MemAvailable_bytes{role="web", region=~"eu.*"}', off: { pushdown: { matchers: false } } },
       { name: 'newest sample only, instant selector', query: 'sum by (pool) (node_memory_MemAvailable_bytes)', off: { pushdown: { lastSample: false } } },
@@ -200,6 +198,37 @@ export async function benchQuery(opts: QueryBenchOptions = {}): Promise<QueryBen
     await rm(dir, { recursive: true, force: true })
   }
   return result
+}
+
+/** A. 1 hour, against Prometheus. */
+async function benchDashboard(runs: number, hostsPerPool: number, result: QueryBenchResult, log: (line: string) => void): Promise<void> {
+  const now = Date.now()
+  const start = Math.floor((now - 3_600_000) / SCRAPE_MS) * SCRAPE_MS
+  const fleet = makeFleet({ pools: 30, hostsPerPool, start, samplesPerSeries: 240 })
+  result.series = fleet.length
+  log(`query: ${fleet.length} series x 1 h = ${fleetSampleCount(fleet)} samples to Prometheus and metrichouse serve`)
+  const [prometheus, metrichouse] = await Promise.all([
+    startPrometheus({ remoteWriteReceiver: true, outOfOrderTimeWindow: '2h', maxLifetimeMs: 600_000 }),
+    Metrichouse.start({ maxLifetimeMs: 600_000, extraArgs: ['--flush-interval', '100ms'] }),
+  ])
+  try {
+    const t0 = performance.now()
+    const sent = await remoteWriteFleet(fleet, [`${prometheus.url}/api/v1/write`, metrichouse.writeUrl], await createSnappyCodec(), { samplesPerRequest: 50_000 })
+    while ((await metrichouse.queryNumber('SELECT count() FROM samples')) < sent) await new Promise((r) => setTimeout(r, 200))
+    result.loadSeconds.hour = (performance.now() - t0) / 1000
+    const end = Math.floor(Date.now() / SCRAPE_MS) * SCRAPE_MS
+    const from = end - 3_600_000
+    for (const query of DASHBOARD) {
+      const prom = await measure(runs, () => rangeQuery(prometheus.url, query, from, end, SCRAPE_MS))
+      const cold = await measure(runs, (i) => rangeQuery(metrichouse.url, `${query} # cold ${i} ${Math.random()}`, from, end, SCRAPE_MS))
+      await rangeQuery(metrichouse.url, query, from, end, SCRAPE_MS)
+      const warm = await measure(runs, () => rangeQuery(metrichouse.url, query, from, end, SCRAPE_MS))
+      result.dashboard.push({ query, prometheus: prom, cold, warm, ratioCold: cold.p50 / prom.p50, ratioWarm: warm.p50 / prom.p50 })
+      log(`query: ${query}: prometheus p50 ${prom.p50.toFixed(1)} ms, metrichouse cold ${cold.p50.toFixed(1)} ms, warm ${warm.p50.toFixed(1)} ms`)
+    }
+  } finally {
+    await Promise.allSettled([prometheus.stop(), metrichouse.dispose()])
+  }
 }
 
 export function formatQueryBench(r: QueryBenchResult): string {
@@ -228,6 +257,6 @@ export function formatQueryBench(r: QueryBenchResult): string {
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const r = await benchQuery({ runs: process.env.BENCH_QUERY_RUNS ? Number(process.env.BENCH_QUERY_RUNS) : undefined, monthDays: process.env.BENCH_QUERY_DAYS ? Number(process.env.BENCH_QUERY_DAYS) : undefined })
+  const r = await benchQuery({ runs: process.env.BENCH_QUERY_RUNS ? Number(process.env.BENCH_QUERY_RUNS) : undefined, monthDays: process.env.BENCH_QUERY_DAYS ? Number(process.env.BENCH_QUERY_DAYS) : undefined, monthOnly: process.env.BENCH_QUERY_MONTH_ONLY === '1' })
   console.log(formatQueryBench(r))
 }
