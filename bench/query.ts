@@ -121,7 +121,10 @@ export async function benchQuery(opts: QueryBenchOptions = {}): Promise<QueryBen
       oneHourRetentionMs: retention.oneHourMs,
       rollup: { maxHoursPerRefresh: 24 * (days + 2) },
     }))
-    const monthStart = Math.floor((now - days * 86_400_000) / 3_600_000) * 3_600_000
+    // Samples at 9:07, 19:07, ... 59:07 past each hour, as scrapes fall: none on a bucket's
+    // first millisecond, and each hour's last one within the 5-minute lookback of the next
+    // hour (an instant selector at step 1 h finds it, from raw and from the 1h tier).
+    const monthStart = Math.floor((now - days * 86_400_000) / 3_600_000) * 3_600_000 + 9 * 60_000 + 7_000
     const interval = 600_000
     const month = makeFleet({ pools: 30, hostsPerPool, start: monthStart, samplesPerSeries: Math.floor((now - monthStart) / interval), intervalMs: interval })
     result.series ||= month.length

@@ -20,6 +20,7 @@ import { createEngine } from '../../promql/engine.js'
 import { ClickHouseQuerier } from '../../query/clickhouse-querier.js'
 import { SeriesLoader, type LoadSeries } from '../../query/series-loader.js'
 import { rollupTierPlanner } from '../../query/tier-source.js'
+import { publicSchema } from '../../rollup/public-schema.js'
 import { refreshRollupsNow } from '../../rollup/refresh.js'
 import type { Tier } from '../../rollup/resolution.js'
 import { openStore, type StoreClients } from '../../store/connection.js'
@@ -44,7 +45,7 @@ const engine = createEngine()
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'metrichouse-tiers-rate-'))
   store = await openStore({ dataDir: dir, database: 'default' })
-  await migrate(store.readWrite, { rawRetentionMs: RETENTION.rawMs, rollup: { maxHoursPerRefresh: 24 } })
+  await migrate(store.readWrite, publicSchema({ rawRetentionMs: RETENTION.rawMs, rollup: { maxHoursPerRefresh: 24 } }))
   loader = await SeriesLoader.create(new ClickHouseSampleStore(store.insertRaw))
   raw = new ClickHouseQuerier(store.readOnly)
   tiered = new ClickHouseQuerier(store.readOnly, { tiers: rollupTierPlanner({ retention: RETENTION }), onSelect: (tiers) => tiersRead.push([...tiers]) })
