@@ -11,6 +11,7 @@ import { Fingerprinter } from '../proto/fingerprint.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseMetadataStore } from '../store/metadata-store.js'
 import { MetadataRecorder } from '../adapter/metadata-recorder.js'
+import { aggregationPartitionKey } from './aggregation-wiring.js'
 import { storeOptions } from './store-options.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { receiverRoutes } from './remote-write-route.js'
@@ -46,6 +47,7 @@ export const adapter = role('adapter', async ({ config, logger, registry, onShut
 
   const snappy = await createSnappyCodec()
   const fingerprinter = await Fingerprinter.create()
+  const partitionKey = await aggregationPartitionKey(config.aggregation, fingerprinter)
   const sink = new KafkaSink({
     createProducer: () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
     topic: config.kafka.topic,
@@ -54,6 +56,7 @@ export const adapter = role('adapter', async ({ config, logger, registry, onShut
     metrics: new ProducerMetrics(registry),
     logger,
     produceTimeoutMs: config.kafka.produceTimeoutMs,
+    partitionKey: partitionKey && ((s) => partitionKey.keyOf(s)),
   })
   await sink.connectedProducer()
   onShutdown(() => sink.close())

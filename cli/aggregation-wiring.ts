@@ -6,6 +6,7 @@
 import type { Registry } from 'prom-client'
 import { BatchAggregation } from '../aggregation/batch-aggregation.js'
 import { AggregationMetrics } from '../aggregation/metrics.js'
+import { AggregationPartitionKey } from '../aggregation/partition-key.js'
 import { loadAggregationRules } from '../aggregation/rules.js'
 import { ClickHouseAggregationStateStore } from '../aggregation/state-store.js'
 import type { Config } from '../config/config.js'
@@ -35,4 +36,10 @@ export async function aggregationFromConfig(
     metrics: new AggregationMetrics(registry),
     logger,
   })
+}
+
+/** The adapter's partition key when aggregation rules are set: each group on one partition. */
+export async function aggregationPartitionKey(config: Config['aggregation'], fingerprinter: Fingerprinter): Promise<AggregationPartitionKey | undefined> {
+  if (!config.rulesFile) return undefined
+  return new AggregationPartitionKey(await loadAggregationRules(config.rulesFile), (labels) => fingerprinter.fingerprint(labels))
 }

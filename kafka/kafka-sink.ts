@@ -21,7 +21,7 @@ import type { AcceptedBatch, Sink } from '../adapter/sink.js'
 import { ServiceUnavailableError } from '../errors/http-errors.js'
 import type { Logger } from '../observability/logger.js'
 import type { SnappyCodec } from '../proto/snappy.js'
-import { encodeRequestMessages, type OutMessage } from './message-encoder.js'
+import { encodeRequestMessages, type OutMessage, type PartitionKey } from './message-encoder.js'
 import type { ProducerMetrics } from './metrics.js'
 
 /** Kafka did not acknowledge a request: the sender should retry. */
@@ -42,6 +42,8 @@ export interface KafkaSinkOptions {
   logger: Logger
   /** Longest wait for the acknowledgement before the request is refused with 503. */
   produceTimeoutMs: number
+  /** What series are partitioned by (default: their fingerprint). */
+  partitionKey?: PartitionKey
 }
 
 interface Waiter {
@@ -63,7 +65,7 @@ export class KafkaSink implements Sink {
     if (this.closed) throw new KafkaUnavailableError('the Kafka producer is closed')
     const partitions = this.opts.partitions()
     if (partitions < 1) throw new KafkaUnavailableError(`topic ${this.opts.topic} has no partitions (yet)`)
-    const messages = encodeRequestMessages(batch, partitions, this.opts.snappy)
+    const messages = encodeRequestMessages(batch, partitions, this.opts.snappy, this.opts.partitionKey)
     const started = performance.now()
     let timer: NodeJS.Timeout | undefined
     const acked = new Promise<void>((resolve, reject) => {

@@ -17,6 +17,11 @@ import type { SnappyCodec } from '../proto/snappy.js'
 import { FORMAT_HEADER, FORMAT_VERSION, REQUEST_HEADER } from './message-format.js'
 import { partitionOf } from './partitioner.js'
 
+/** What a series is partitioned by: its fingerprint, unless aggregation groups series (aggregation/partition-key.ts). */
+export type PartitionKey = (series: AcceptedSeries) => bigint
+
+const seriesKey: PartitionKey = (s) => s.seriesId
+
 export interface OutMessage {
   partition: number
   value: Buffer
@@ -24,10 +29,10 @@ export interface OutMessage {
 }
 
 /** Groups a request's series by target partition, keeping the request's order within each. */
-export function groupByPartition(series: readonly AcceptedSeries[], partitions: number): Map<number, AcceptedSeries[]> {
+export function groupByPartition(series: readonly AcceptedSeries[], partitions: number, keyOf: PartitionKey = seriesKey): Map<number, AcceptedSeries[]> {
   const groups = new Map<number, AcceptedSeries[]>()
   for (const s of series) {
-    const p = partitionOf(s.seriesId, partitions)
+    const p = partitionOf(keyOf(s), partitions)
     const group = groups.get(p)
     if (group) group.push(s)
     else groups.set(p, [s])
@@ -70,12 +75,12 @@ export function topLevelRanges(buf: Uint8Array): { series: number[]; metadata: n
   return { series, metadata }
 }
 
-function cutMessages(raw: Uint8Array, batch: AcceptedBatch, partitions: number, snappy: SnappyCodec, headers: Record<string, string>): OutMessage[] | undefined {
+function cutMessages(raw: Uint8Array, batch: AcceptedBatch, partitions: number, snappy: SnappyCodec, headers: Record<string, string>, keyOf: PartitionKey): OutMessage[] | undefined {
   const ranges = topLevelRanges(raw)
   if (!ranges || ranges.series.length !== batch.series.length * 2) return undefined
   const byPartition = new Map<number, number[]>()
   for (let i = 0; i < batch.series.length; i++) {
-    const p = partitionOf(batch.series[i].seriesId, partitions)
+    const p = partitionOf(keyOf(batch.series[i]), partitions)
     let list = byPartition.get(p)
     if (!list) byPartition.set(p, (list = []))
     list.push(ranges.series[2 * i], ranges.series[2 * i + 1])
@@ -104,14 +109,14 @@ function cutMessages(raw: Uint8Array, batch: AcceptedBatch, partitions: number, 
   return out
 }
 
-export function encodeRequestMessages(batch: AcceptedBatch, partitions: number, snappy: SnappyCodec): OutMessage[] {
+export function encodeRequestMessages(batch: AcceptedBatch, partitions: number, snappy: SnappyCodec, keyOf: PartitionKey = seriesKey): OutMessage[] {
   const headers: Record<string, string> = { [FORMAT_HEADER]: FORMAT_VERSION }
   if (batch.requestId !== undefined) headers[REQUEST_HEADER] = batch.requestId.toString()
   if (batch.originalRw1) {
-    const cut = cutMessages(batch.originalRw1, batch, partitions, snappy, headers)
+    const cut = cutMessages(batch.originalRw1, batch, partitions, snappy, headers, keyOf)
     if (cut) return cut
   }
-  const groups = groupByPartition(batch.series, partitions)
+  const groups = groupByPartition(batch.series, partitions, keyOf)
   const out: OutMessage[] = []
   let first = true
   for (const [partition, series] of groups) {

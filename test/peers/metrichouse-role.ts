@@ -11,7 +11,7 @@ import { CLI_MAIN, REPO_ROOT } from './metrichouse.js'
 import { spawnPeer, waitForHttp, type ExitInfo, type PeerProcess } from './process.js'
 
 export interface RoleOptions {
-  role: 'adapter' | 'ingester' | 'store'
+  role: 'adapter' | 'ingester' | 'store' | 'query'
   /** Flags after the role; --listen is added. */
   args: string[]
   /** Directory for the log file. */
