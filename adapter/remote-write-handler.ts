@@ -4,7 +4,7 @@
  */
 import type { NextFunction, Request, Response } from 'express'
 import type { ValidationLimits } from '../config/config.js'
-import { BadRequestError, PayloadTooLargeError, TooManyRequestsError } from '../errors/http-errors.js'
+import { BadRequestError, PayloadTooLargeError, ServiceUnavailableError, TooManyRequestsError } from '../errors/http-errors.js'
 import type { InFlightBudget } from '../http/in-flight-budget.js'
 import { readBody } from '../http/read-body.js'
 import { decodeWriteRequestV1Cached } from '../proto/decode-v1-cached.js'
@@ -18,7 +18,8 @@ import type { MetadataSink } from './metadata-recorder.js'
 import { countFailedRequest } from './request-outcome.js'
 import type { ReceiverMetrics } from './metrics.js'
 import type { Sink } from './sink.js'
-import { judgeAll, judgeLabels, validateSeries, type JudgedSeries, type Rejection, type SeriesVerdict } from './validate.js'
+import { judgeAll, judgeLabels, validateSeries, type HaLabels, type JudgedSeries, type Rejection, type SeriesVerdict } from './validate.js'
+import type { HaTracker } from './ha-tracker.js'
 
 export interface RemoteWriteHandlerOptions {
   sink: Sink
@@ -30,6 +31,8 @@ export interface RemoteWriteHandlerOptions {
   budget?: InFlightBudget
   rawRetentionMs: number
   now?: () => number
+  /** HA pairs: only the elected replica's requests are stored (absent: every request). */
+  ha?: { tracker: HaTracker; labels: HaLabels }
   /** Where the requests' metric metadata goes (absent: dropped). */
   metadata?: MetadataSink
   /** Label sets remembered with their verdict (default 1M; about 150 bytes each plus the key). */
@@ -52,7 +55,7 @@ export function describeRejections(rejections: Rejection[], totalSeries: number,
   return `rejected ${plural(samples, 'sample')} of ${seriesCount} of ${totalSeries} series (${stored}): ${named.join('; ')}${more}`
 }
 
-type Stage = 'content_type' | 'body' | 'concurrency' | 'snappy' | 'protobuf' | 'series_limit' | 'validation' | 'sink'
+type Stage = 'content_type' | 'body' | 'concurrency' | 'snappy' | 'protobuf' | 'series_limit' | 'ha' | 'validation' | 'sink'
 
 function requestRejectReason(stage: Stage, status: number): string {
   switch (stage) {
@@ -68,6 +71,8 @@ function requestRejectReason(stage: Stage, status: number): string {
       return 'malformed_protobuf'
     case 'series_limit':
       return 'too_many_series'
+    case 'ha':
+      return 'ha_store_unavailable'
     default:
       return 'sink_unavailable'
   }
@@ -89,7 +94,7 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
   const now = opts.now ?? Date.now
   // The same series arrive scrape after scrape: judge (validate + fingerprint) each label
   // set once, keyed by its raw bytes, instead of decoding its strings on every request.
-  const verdicts = new SeriesCache<SeriesVerdict>((labels) => judgeLabels(labels, opts.limits, opts.fingerprinter), { maxEntries: opts.seriesCacheEntries })
+  const verdicts = new SeriesCache<SeriesVerdict>((labels) => judgeLabels(labels, opts.limits, opts.fingerprinter, opts.ha?.labels), { maxEntries: opts.seriesCacheEntries })
   let inFlight = 0
   return async (req: Request, res: Response, next: NextFunction) => {
     let protocol = 'unknown'
@@ -135,7 +140,7 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
         metadata = request.metadata
       } else {
         const request = decodeWriteRequestV2(raw)
-        judged = judgeAll(request.series, opts.limits, opts.fingerprinter)
+        judged = judgeAll(request.series, opts.limits, opts.fingerprinter, opts.ha?.labels)
         for (const s of request.series) exemplars += s.exemplarCount
         metadata = request.metadata
         if (opts.metadata) opts.metadata.record(seriesMetadata(request.series))
@@ -149,6 +154,24 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
       for (const s of judged) received += s.samples.length
       opts.metrics.samplesReceived.inc({ protocol }, received)
       if (exemplars > 0) opts.metrics.exemplarsDropped.inc(exemplars)
+
+      // As Mimir: the first series names the request's cluster and replica.
+      const ha = opts.ha && judged[0]?.verdict.ha
+      if (ha) {
+        stage = 'ha'
+        let elected: boolean
+        try {
+          elected = await opts.ha!.tracker.accepts(ha.cluster, ha.replica)
+        } catch (err) {
+          throw new ServiceUnavailableError(`HA election store unavailable: ${(err as Error).message}`, 5, { cause: err })
+        }
+        if (!elected) {
+          opts.ha!.tracker.deduplicated.inc(received)
+          opts.metrics.requests.inc({ protocol, code: '202' })
+          res.status(202).type('text/plain').send(`replica "${ha.replica}" is not the elected replica of cluster "${ha.cluster}": samples not stored\n`)
+          return
+        }
+      }
 
       stage = 'validation'
       const nowMs = now()

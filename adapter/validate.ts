@@ -90,13 +90,45 @@ function isSortedUnique(labels: readonly Label[]): boolean {
  * function of the labels and the limits, so the receiver caches it per raw label bytes and
  * judges each series once per process, not once per request.
  */
-export type SeriesVerdict =
+export type SeriesVerdict = (
   | { ok: true; seriesId: bigint; metricName: string; labels: Label[]; normalised: boolean; memo: object }
   | { ok: false; reason: RejectReason; message: string; normalised: boolean }
+) & {
+  /** With HA labels configured: the series' cluster and replica, when it carries both. */
+  ha?: HaIdentity
+}
 
-export function judgeLabels(sent: Label[], limits: ValidationLimits, fingerprinter: Fingerprinter): SeriesVerdict {
+/** The labels that name an HA pair's cluster and replica (adapter/ha-tracker.ts). */
+export interface HaLabels {
+  clusterLabel: string
+  replicaLabel: string
+}
+
+export interface HaIdentity {
+  cluster: string
+  replica: string
+}
+
+export function judgeLabels(sent: Label[], limits: ValidationLimits, fingerprinter: Fingerprinter, haLabels?: HaLabels): SeriesVerdict {
   let labels = sent
   let normalised = false
+  let ha: HaIdentity | undefined
+  if (haLabels) {
+    const replica = labels.find((l) => l.name === haLabels.replicaLabel)?.value
+    const cluster = labels.find((l) => l.name === haLabels.clusterLabel)?.value
+    if (replica && cluster) {
+      // Both replicas' series must be one series: the replica label is never stored.
+      labels = labels.filter((l) => l.name !== haLabels.replicaLabel)
+      normalised = true
+      ha = { cluster, replica }
+    }
+  }
+  const verdict = judgeNormalised(labels, normalised, limits, fingerprinter)
+  if (ha) verdict.ha = ha
+  return verdict
+}
+
+function judgeNormalised(labels: Label[], normalised: boolean, limits: ValidationLimits, fingerprinter: Fingerprinter): SeriesVerdict {
   // Prometheus treats a label with an empty value as absent; drop it so ids agree.
   if (labels.some((l) => l.value === '')) {
     labels = labels.filter((l) => l.value !== '')
@@ -119,8 +151,8 @@ export interface JudgedSeries {
 }
 
 /** The uncached path: judge every series of a decoded request. */
-export function judgeAll(series: readonly DecodedSeries[], limits: ValidationLimits, fingerprinter: Fingerprinter): JudgedSeries[] {
-  return series.map((s) => ({ verdict: judgeLabels(s.labels, limits, fingerprinter), samples: s.samples, histogramCount: s.histogramCount }))
+export function judgeAll(series: readonly DecodedSeries[], limits: ValidationLimits, fingerprinter: Fingerprinter, haLabels?: HaLabels): JudgedSeries[] {
+  return series.map((s) => ({ verdict: judgeLabels(s.labels, limits, fingerprinter, haLabels), samples: s.samples, histogramCount: s.histogramCount }))
 }
 
 export function validateSeries(series: readonly JudgedSeries[], ctx: ValidationContext): ValidationResult {

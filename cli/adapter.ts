@@ -14,7 +14,7 @@ import { MetadataRecorder } from '../adapter/metadata-recorder.js'
 import { aggregationPartitionKey } from './aggregation-wiring.js'
 import { storeOptions } from './store-options.js'
 import { createSnappyCodec } from '../proto/snappy.js'
-import { receiverRoutes } from './remote-write-route.js'
+import { haTrackerFromConfig, receiverRoutes } from './remote-write-route.js'
 import { role } from './role.js'
 
 const PARTITION_REFRESH_MS = 60_000
@@ -67,8 +67,10 @@ export const adapter = role('adapter', async ({ config, logger, registry, onShut
   const metadata = store ? new MetadataRecorder({ writer: new ClickHouseMetadataStore({ client: store.readWrite, insertRaw: store.insertRaw }), logger, registry }) : undefined
   metadata?.start()
   if (metadata) onShutdown(() => metadata.stop())
+  const ha = haTrackerFromConfig(config, registry, logger)
+  if (ha) onShutdown(() => ha.close())
   return {
-    routes: receiverRoutes(config, registry, { sink, snappy, fingerprinter, metadata }),
+    routes: receiverRoutes(config, registry, { sink, snappy, fingerprinter, metadata, ha: ha?.tracker }),
     log: { brokers: config.kafka.brokers, topic: config.kafka.topic, partitions },
   }
 })

@@ -25,7 +25,7 @@ import { WriteAheadLog } from '../wal/write-ahead-log.js'
 import { aggregationFromConfig } from './aggregation-wiring.js'
 import { storeOptions } from './store-options.js'
 import { queryServiceFromConfig } from './query-wiring.js'
-import { receiverRoutes } from './remote-write-route.js'
+import { haTrackerFromConfig, receiverRoutes } from './remote-write-route.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { role, type RunningRole } from './role.js'
 
@@ -78,8 +78,10 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
   const metadata = new MetadataRecorder({ writer: new ClickHouseMetadataStore({ client: store.readWrite, insertRaw: store.insertRaw }), logger, registry })
   metadata.start()
   onShutdown(() => metadata.stop())
+  const ha = haTrackerFromConfig(config, registry, logger)
+  if (ha) onShutdown(() => ha.close())
   const routes: Route[] = [
-    ...receiverRoutes(config, registry, { sink, snappy, fingerprinter, metadata }),
+    ...receiverRoutes(config, registry, { sink, snappy, fingerprinter, metadata, ha: ha?.tracker }),
   ]
   if (config.sql.enabled) {
     const gateway = new SqlGateway({

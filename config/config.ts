@@ -76,6 +76,17 @@ export interface Config {
   store: { allowUnauthenticated: boolean }
   ruler: RulerConfig
   aggregation: AggregationConfig
+  haTracker: HaTrackerConfig
+}
+
+/** Deduplication of HA Prometheus pairs (adapter/ha-tracker.ts, docs/collecting-metrics.md). */
+export interface HaTrackerConfig {
+  enabled: boolean
+  clusterLabel: string
+  replicaLabel: string
+  failoverTimeoutMs: number
+  /** Election state shared by every adapter; absent: in this process only. */
+  redisUrl?: string
 }
 
 /** Stream aggregation (aggregation/, docs/aggregation.md). */

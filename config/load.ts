@@ -212,6 +212,7 @@ interface RawConfig {
   }
   store: { allow_unauthenticated: boolean }
   aggregation: { rules_file: string; lag: string; keep_input: boolean; drop_input: boolean }
+  ha_tracker: { enabled: boolean; cluster_label: string; replica_label: string; failover_timeout: string; redis_url: string }
   ruler: {
     rule_files: string
     evaluation_interval: string
@@ -349,6 +350,13 @@ function toTyped(r: RawConfig): Config {
       lagMs: durations(r.aggregation.lag, 'aggregation.lag'),
       keepInput: r.aggregation.keep_input,
       dropInput: r.aggregation.drop_input,
+    },
+    haTracker: {
+      enabled: r.ha_tracker.enabled,
+      clusterLabel: r.ha_tracker.cluster_label,
+      replicaLabel: r.ha_tracker.replica_label,
+      failoverTimeoutMs: durations(r.ha_tracker.failover_timeout, 'ha_tracker.failover_timeout'),
+      redisUrl: r.ha_tracker.redis_url || undefined,
     },
   }
 }
