@@ -11,4 +11,11 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The built-in UI: plain ES modules run by the browser.
+    files: ['ui/static/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'location', 'history', 'fetch', 'URLSearchParams', 'Node', 'setTimeout', 'clearTimeout', 'console'].map((g) => [g, 'readonly'])),
+    },
+  },
 )

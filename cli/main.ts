@@ -2,15 +2,14 @@
 /**
  * `metrichouse <command>`: parses flags and configuration once, then starts a role.
  */
-import { readFileSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, configKeys, loadConfig } from '../config/load.js'
 import { createJsonLogger } from '../observability/logger.js'
 import type { RoleStarter } from './role.js'
 import { StartupError } from './startup-error.js'
+import { VERSION } from './version.js'
 import { storeOptions } from './store-options.js'
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 
 // Roles read the shared configuration (flags, env, YAML). Loaded on demand: the embedded

@@ -15,7 +15,9 @@ import { Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config } from '../config/config.js'
 import { startHttpServer, type Route, type RunningHttpServer } from '../http/server.js'
 import type { Logger } from '../observability/logger.js'
+import { uiRoutes } from '../ui/routes.js'
 import { StartupError } from './startup-error.js'
+import { VERSION } from './version.js'
 
 export interface RoleContext {
   config: Config
@@ -49,6 +51,13 @@ export function role(name: string, start: (ctx: RoleContext) => Promise<RoleRead
     collectDefaultMetrics({ register: registry, prefix: 'metrichouse_' })
     let check: (() => boolean) | undefined
     const http = await listen(config, logger, registry, () => check?.() ?? false)
+    const paths = new Set(['/metrics', '/-/healthy', '/-/ready'])
+    const mount = (routes: Route[]) => {
+      for (const r of routes) paths.add(r.path)
+      http.mount(routes)
+    }
+    // The UI answers from the first moment: its status page shows a role that is still starting.
+    mount(uiRoutes({ role: name, version: VERSION, config, endpoints: () => [...paths] }))
     const steps: Array<() => Promise<unknown> | unknown> = []
     let stopping: Promise<void> | undefined
     let started = false
@@ -60,8 +69,8 @@ export function role(name: string, start: (ctx: RoleContext) => Promise<RoleRead
         if (started) logger.info(`metrichouse ${name} stopped`)
       })())
     try {
-      const ready = await start({ config, logger, registry, onShutdown: (step) => steps.push(step), mount: (routes) => http.mount(routes) })
-      http.mount(ready.routes ?? [])
+      const ready = await start({ config, logger, registry, onShutdown: (step) => steps.push(step), mount })
+      mount(ready.routes ?? [])
       check = ready.isReady ?? (() => true)
       started = true
       logger.info(`metrichouse ${name} is ready`, { listen: `${http.address.address}:${http.address.port}`, ...ready.log })

@@ -17,7 +17,7 @@ let nextTimestamp = Date.now() - 5 * 60_000
 /** Samples written with accepted credentials: exactly what the store must hold. */
 let authorisedSamples = 0
 
-type Endpoint = 'write' | 'sql' | 'metrics'
+type Endpoint = 'write' | 'sql' | 'metrics' | 'ui'
 
 /** Sends one request to `endpoint` with this Authorization header (or none). */
 async function call(endpoint: Endpoint, authorization: string | undefined): Promise<Response> {
@@ -37,6 +37,8 @@ async function call(endpoint: Endpoint, authorization: string | undefined): Prom
       return fetch(`${server.url}/clickhouse/?query=${encodeURIComponent('SELECT 1')}`, { headers })
     case 'metrics':
       return fetch(`${server.url}/metrics`, { headers })
+    case 'ui':
+      return fetch(`${server.url}/ui/info.json`, { headers })
   }
 }
 
@@ -64,6 +66,7 @@ const ENDPOINTS: { endpoint: Endpoint; ok: number }[] = [
   { endpoint: 'write', ok: 204 },
   { endpoint: 'sql', ok: 200 },
   { endpoint: 'metrics', ok: 200 },
+  { endpoint: 'ui', ok: 200 },
 ]
 
 describe('authentication', () => {
@@ -98,6 +101,9 @@ describe('authentication', () => {
     if (endpoint === 'write') authorisedSamples++
     if (endpoint === 'sql') expect(text).toBe('1\n')
     if (endpoint === 'metrics') expect(text).toContain('metrichouse_adapter_requests_total')
+    // The UI shows the configuration, never its secrets.
+    if (endpoint === 'ui') expect(text).toContain('<redacted>')
+    if (endpoint === 'ui') for (const secret of [TOKEN, PASSWORD]) expect(text).not.toContain(secret)
   })
 
   it.each(['/-/healthy', '/-/ready'])('answers 200 on %s without credentials', async (path) => {
