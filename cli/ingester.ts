@@ -18,6 +18,7 @@ import { ClickHouseSampleStore } from '../store/sample-store.js'
 import { publicSchema, schemaOptionsFromConfig } from '../rollup/public-schema.js'
 import { migrate } from '../store/schema.js'
 import { aggregationFromConfig } from './aggregation-wiring.js'
+import { registerRollupMetrics } from '../rollup/metrics.js'
 import { role } from './role.js'
 import { storeOptions } from './store-options.js'
 
@@ -25,6 +26,7 @@ export const ingester = role('ingester', async ({ config, logger, registry, onSh
   const store = await openStore(storeOptions(config))
   onShutdown(() => store.close())
   await migrate(store.readWrite, publicSchema(schemaOptionsFromConfig(config)))
+  registerRollupMetrics(registry, store.readOnly, logger)
   const rangeLog = new RangeLog(store.readWrite, store.insertRaw, config.kafka.consumerGroup)
   await rangeLog.migrate()
 

@@ -8,6 +8,7 @@ import { RecordDecoder } from '../ingester/record-decoder.js'
 import { SeriesRegistry } from '../ingester/series-registry.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
+import { registerRollupMetrics } from '../rollup/metrics.js'
 import { createConfiguredEngine } from '../query/query-service.js'
 import { SqlGateway } from '../query/sql-gateway.js'
 import { sqlHandler } from '../query/sql-handler.js'
@@ -37,6 +38,7 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
   const store: StoreClients = await openStore(storeOptions(config))
   onShutdown(() => store.close())
   await migrate(store.readWrite, publicSchema(schemaOptionsFromConfig(config)))
+  registerRollupMetrics(registry, store.readOnly, logger)
 
   const wal = await WriteAheadLog.open({
     dir: config.wal.dir,

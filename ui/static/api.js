@@ -19,19 +19,6 @@ export async function getJson(path, params) {
   return { ok: true, status: res.status, data: body.data ?? body }
 }
 
-/** Read-only SQL through /clickhouse/ (serve only): rows as objects. */
-export async function sql(query) {
-  let res
-  try {
-    res = await fetch('/clickhouse/?default_format=JSON', { method: 'POST', body: query })
-  } catch (err) {
-    return { ok: false, status: 0, error: err.message }
-  }
-  const text = await res.text()
-  if (!res.ok) return { ok: false, status: res.status, error: text.trim().slice(0, 500) }
-  return { ok: true, status: res.status, data: JSON.parse(text).data }
-}
-
 export async function getText(path) {
   try {
     const res = await fetch(path)

@@ -1,6 +1,6 @@
 // The status page: what this process is doing, refreshed every few seconds. Each panel reads
 // a public endpoint and says so when this role does not serve it.
-import { getJson, getText, sql } from './api.js'
+import { getJson, getText } from './api.js'
 import { ago, el, errorBox, fmt, section, table } from './dom.js'
 import { parseExposition, sum } from './exposition.js'
 
@@ -17,13 +17,12 @@ export async function statusPage(root) {
   let stopped = false
 
   async function refresh() {
-    const [ready, metricsText, rules, alerts, tsdb, rollups] = await Promise.all([
+    const [ready, metricsText, rules, alerts, tsdb] = await Promise.all([
       getText('/-/ready'),
       getText('/metrics'),
       serves('/api/v1/rules') ? getJson('/api/v1/rules') : undefined,
       serves('/api/v1/alerts') ? getJson('/api/v1/alerts') : undefined,
       serves('/api/v1/status/tsdb') ? getJson('/api/v1/status/tsdb', { limit: '1' }) : undefined,
-      serves('/clickhouse') ? rollupProgress() : undefined,
     ])
     if (stopped) return
     const now = { at: Date.now(), samples: parseExposition(metricsText.text) }
@@ -57,7 +56,7 @@ export async function statusPage(root) {
         ['WAL not yet in ClickHouse', fmt(sum(now.samples, 'metrichouse_flush_pending_bytes'), 'B')],
         ['Kafka consumer lag', fmt(sum(now.samples, 'metrichouse_ingester_consumer_lag_messages'), ' messages')],
       ])),
-      section('Rollups', rollups === undefined ? el('p', { class: 'muted' }, 'not available: this role serves no SQL endpoint') : rollups),
+      section('Rollups', rollupPanel(now.samples)),
       section('Rule groups', rulesPanel(rules)),
       section('Alerts', alertsPanel(alerts)),
     )
@@ -75,16 +74,16 @@ export async function statusPage(root) {
   }
 }
 
-async function rollupProgress() {
-  const [progress, views] = await Promise.all([
-    sql(`SELECT stage, toString(max(hour)) AS latest_hour, toString(max(at)) AS last_at FROM rollup_progress GROUP BY stage ORDER BY stage`),
-    sql(`SELECT view, toString(status) AS status, toString(last_success_time) AS last_success, toString(next_refresh_time) AS next_refresh, exception FROM system.view_refreshes WHERE database = currentDatabase() ORDER BY view`),
-  ])
-  if (!progress.ok) return errorBox(progress.error)
-  if (!views.ok) return errorBox(views.error)
+// From the rollup gauges of /metrics (rollup/metrics.ts): roles that own the schema export them.
+function rollupPanel(samples) {
+  const stages = samples.filter((s) => s.name === 'metrichouse_rollup_newest_hour_timestamp_seconds')
+  const views = samples.filter((s) => s.name === 'metrichouse_rollup_last_success_timestamp_seconds')
+  if (stages.length === 0 && views.length === 0) return el('p', { class: 'muted' }, 'no rollup state in this role (or no data yet)')
+  const iso = (seconds) => (seconds > 0 ? new Date(seconds * 1000).toISOString().replace('.000Z', 'Z') : 'never')
+  const failing = (view) => samples.some((s) => s.name === 'metrichouse_rollup_refresh_failing' && s.labels.view === view && s.value > 0)
   return el('div', {},
-    table(['stage', 'newest hour', 'last written'], progress.data.map((r) => [r.stage, r.latest_hour, r.last_at]).concat(progress.data.length ? [] : [['–', 'no data yet', '']])),
-    table(['refresh', 'status', 'last success', 'next', 'error'], views.data.map((v) => [v.view, v.status, v.last_success, v.next_refresh, el('td', { class: v.exception ? 'bad' : '' }, v.exception || '')])),
+    table(['stage', 'newest hour reached'], stages.map((s) => [s.labels.stage, iso(s.value)])),
+    table(['refresh', 'last success', 'last run'], views.map((v) => [v.labels.view, iso(v.value), el('td', { class: failing(v.labels.view) ? 'bad' : 'ok' }, failing(v.labels.view) ? 'failed' : 'ok')])),
   )
 }
 
