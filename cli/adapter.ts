@@ -6,7 +6,7 @@
 import { createKafka } from '../kafka/client.js'
 import { KafkaSink } from '../kafka/kafka-sink.js'
 import { ProducerMetrics } from '../kafka/metrics.js'
-import { partitionCount, provisionTopic } from '../kafka/topic.js'
+import { partitionCount, provisionTopic, retryWhileTopicSettles } from '../kafka/topic.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { openStore } from '../store/connection.js'
 import { ClickHouseMetadataStore } from '../store/metadata-store.js'
@@ -30,7 +30,7 @@ export const adapter = role('adapter', async ({ config, logger, registry, onShut
   if (config.kafka.provisionTopic) {
     partitions = (await provisionTopic(admin, { topic: config.kafka.topic, partitions: config.kafka.partitions, replicationFactor: config.kafka.replicationFactor, retentionMs: config.kafka.retentionMs }, logger)).partitions
   } else {
-    partitions = await partitionCount(admin, config.kafka.topic)
+    partitions = await retryWhileTopicSettles('reading the topic', () => partitionCount(admin, config.kafka.topic), logger)
     if (partitions === 0) throw new Error(`topic ${config.kafka.topic} does not exist and kafka.provision_topic is false`)
   }
   const refresh = setInterval(() => {

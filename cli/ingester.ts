@@ -77,6 +77,8 @@ export const ingester = role('ingester', async ({ config, logger, registry, onSh
   // Finishes or abandons the batches in progress, commits nothing half-done, leaves the group.
   onShutdown(() => core.stop())
   return {
+    // consumer.run() returns before the group join, which takes seconds on a fresh group.
+    isReady: () => core.inGroup,
     log: {
       brokers: config.kafka.brokers,
       topic: config.kafka.topic,

@@ -56,15 +56,34 @@ export class KafkaIngester {
   private readonly states = new Map<number, PartitionState>()
   private readonly maxBackoffMs: number
   private readonly requestMemory: number
+  private member = false
 
   constructor(private readonly opts: KafkaIngesterOptions) {
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000
     this.requestMemory = opts.requestMemory ?? 100_000
   }
 
+  /**
+   * True while this consumer is a member of its group with an assignment: from a group join
+   * until a rebalance, a crash or a stop. `consumer.run()` returns before the join (which
+   * takes seconds on a fresh group), so readiness waits for this.
+   */
+  get inGroup(): boolean {
+    return this.member
+  }
+
   async start(): Promise<void> {
     const { consumer } = this.opts
+    const leave = (): void => {
+      this.member = false
+      this.opts.metrics.groupMember.set(0)
+    }
+    consumer.on(consumer.events.REBALANCING, leave)
+    consumer.on(consumer.events.STOP, leave)
+    consumer.on(consumer.events.DISCONNECT, leave)
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.member = true
+      this.opts.metrics.groupMember.set(1)
       // New generation: partitions may have moved; what was read but not committed is
       // read again from the committed offsets, and recorded ranges are looked up anew.
       this.states.clear()
@@ -72,6 +91,7 @@ export class KafkaIngester {
       this.opts.logger.info('joined the consumer group', { assignment: e.payload.memberAssignment, memberId: e.payload.memberId })
     })
     consumer.on(consumer.events.CRASH, (e) => {
+      leave()
       if (e.payload.restart) {
         this.opts.logger.warn('the consumer crashed and restarts', { err: e.payload.error })
         return

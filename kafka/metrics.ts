@@ -47,6 +47,7 @@ export class ConsumerMetrics {
   readonly replayedBatches: Counter
   readonly duplicateMessages: Counter
   readonly rebalances: Counter
+  readonly groupMember: Gauge
   readonly seriesRows: Counter
   readonly undecodable: Counter
 
@@ -76,6 +77,7 @@ export class ConsumerMetrics {
     })
     this.duplicateMessages = new Counter({ name: 'metrichouse_ingester_duplicate_messages_total', help: 'Messages dropped because their request was already read from the partition (a sender retry after a 503)', registers })
     this.rebalances = new Counter({ name: 'metrichouse_ingester_rebalances_total', help: 'Consumer group joins (each rebalance reassigns partitions)', registers })
+    this.groupMember = new Gauge({ name: 'metrichouse_ingester_group_member', help: '1 while the consumer is a member of its group with an assignment (the ingester is ready only then)', registers })
     this.seriesRows = new Counter({ name: 'metrichouse_ingester_series_rows_total', help: 'Rows written to the series table', registers })
     this.undecodable = new Counter({ name: 'metrichouse_ingester_undecodable_messages_total', help: 'Messages skipped because they are not a metrichouse format-1 WriteRequest', registers })
   }

@@ -24,7 +24,63 @@ function isTopicExists(err: unknown): boolean {
   return (err as { type?: string })?.type === 'TOPIC_ALREADY_EXISTS' || /already exists/i.test(String((err as Error)?.message))
 }
 
-export async function provisionTopic(admin: Admin, spec: TopicSpec, logger: Logger): Promise<ProvisionResult> {
+/**
+ * What a fresh or busy broker answers while a topic's partitions are still being placed:
+ * kafkajs's own wait (createTopics waitForLeaders) retries only LEADER_NOT_AVAILABLE, and
+ * the adapter sometimes exited at start on "This server does not host this topic-partition".
+ */
+const SETTLING_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_CONTROLLER', 'REQUEST_TIMED_OUT'])
+
+/** True when `err`, or an error it wraps (kafkajs nests them), is one a settling topic gives. */
+export function isTopicSettlingError(err: unknown, depth = 0): boolean {
+  if (depth > 5 || err === null || typeof err !== 'object') return false
+  const e = err as { type?: string; cause?: unknown; originalError?: unknown; errors?: unknown[] }
+  if (e.type !== undefined && SETTLING_ERRORS.has(e.type)) return true
+  return [e.cause, e.originalError, ...(Array.isArray(e.errors) ? e.errors : [])].some((inner) => isTopicSettlingError(inner, depth + 1))
+}
+
+export interface SettleOptions {
+  /** Give up after this long (default 60 s). */
+  timeoutMs?: number
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** Runs `attempt` again, with backoff, while it fails with a settling-topic error, until the deadline. */
+export async function retryWhileTopicSettles<T>(what: string, attempt: () => Promise<T>, logger: Logger, opts: SettleOptions = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000)
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (!isTopicSettlingError(err) || Date.now() >= deadline) throw err
+      const waitMs = Math.min(2_000, 100 * 2 ** Math.min(tries, 5))
+      logger.warn(`${what}: the broker is still placing the topic; retrying`, { tries, waitMs, err: String((err as Error)?.message ?? err) })
+      await sleep(waitMs)
+    }
+  }
+}
+
+/**
+ * Provisions the topic and returns once every partition has a leader, retrying while a
+ * fresh or busy broker is still placing it (see SETTLING_ERRORS).
+ */
+export async function provisionTopic(admin: Admin, spec: TopicSpec, logger: Logger, opts: SettleOptions = {}): Promise<ProvisionResult> {
+  const result = await retryWhileTopicSettles('topic provisioning', () => provisionOnce(admin, spec, logger), logger, opts)
+  await retryWhileTopicSettles('waiting for partition leaders', () => expectLeaders(admin, spec.topic), logger, opts)
+  return result
+}
+
+/** Throws LEADER_NOT_AVAILABLE (a settling error) while a partition of `topic` has no leader. */
+async function expectLeaders(admin: Admin, topic: string): Promise<void> {
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] })
+  const leaderless = (meta.topics[0]?.partitions ?? []).filter((p) => p.leader < 0).map((p) => p.partitionId)
+  if (leaderless.length > 0) {
+    throw Object.assign(new Error(`partitions without a leader yet: ${leaderless.join(', ')}`), { type: 'LEADER_NOT_AVAILABLE' })
+  }
+}
+
+async function provisionOnce(admin: Admin, spec: TopicSpec, logger: Logger): Promise<ProvisionResult> {
   const existing = await admin.listTopics()
   let created = false
   if (!existing.includes(spec.topic)) {

@@ -142,6 +142,17 @@ describe('engine limits and errors', () => {
     await expect(createEngine().instantQuery(q, 'count_over_time(x[100y:1ms])', 0)).rejects.toThrow(PromQLExecutionError)
   })
 
+  it('stops count_values at the sample limit when its output (one series per distinct value) outgrows the input', async () => {
+    const many = new MemoryQuerier()
+    // 20 series x 600 steps, every value distinct: 12,000 output series of 600 points each.
+    for (let k = 0; k < 20; k++) many.add({ __name__: 'noise', k: String(k) }, Array.from({ length: 600 }, (_, i) => ({ t: i * 1000, v: k * 1000 + i })))
+    const limited = createEngine({ maxSamples: 200_000 })
+    await expect(limited.rangeQuery(many, 'count_values("v", noise)', 0, 599_000, 1000)).rejects.toThrow(/too many samples/)
+    // The same query within the limit answers: the bound is on what it holds, not on the query.
+    const r = await limited.rangeQuery(many, 'count_values("v", noise)', 0, 9_000, 1000)
+    expect(r.value.type === 'matrix' && r.value.series.length).toBe(200)
+  })
+
   it('turns the deadline into a timeout and a caller abort into a cancellation', async () => {
     const slow: Querier = {
       select: (_m, _h: SelectHints, signal?: AbortSignal) => new Promise<SeriesData[]>((resolve, reject) => {

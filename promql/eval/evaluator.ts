@@ -106,9 +106,14 @@ export class Evaluator {
     this.lastYield = Date.now()
   }
 
-  private async evalNode(e: Expr, g: Grid, hints: HintContext): Promise<Value> {
+  /** For long loops inside one node: lets the event loop run and stops at the deadline. */
+  async pace(): Promise<void> {
     await this.yieldIfBusy()
     this.checkAbort()
+  }
+
+  private async evalNode(e: Expr, g: Grid, hints: HintContext): Promise<Value> {
+    await this.pace()
     switch (e.type) {
       case 'NumberLiteral':
         return { kind: 'scalar', values: new Float64Array(g.n).fill(e.value) }

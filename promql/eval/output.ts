@@ -16,7 +16,15 @@ export class OutputCollector {
   /** Prometheus treats a grid whose start equals its end as an instant evaluation. */
   private readonly isRange: boolean
 
-  constructor(private readonly g: Grid) {
+  /**
+   * `onNewSeries(points)` is told of every output series before it is allocated, so an
+   * aggregation whose output can outgrow its input (count_values: one series per distinct
+   * value) is stopped by the sample limit before it takes the memory.
+   */
+  constructor(
+    private readonly g: Grid,
+    private readonly onNewSeries?: (points: number) => void,
+  ) {
     this.isRange = g.start !== g.end
   }
 
@@ -42,6 +50,7 @@ export class OutputCollector {
     }
     if (!target) {
       if (list.length > 0 && this.isRange) throw new PromQLExecutionError('vector cannot contain metrics with the same labelset')
+      this.onNewSeries?.(this.g.n)
       target = VSeries.empty(labels, dropName, this.g.n)
       list.push(target)
       this.order.push(target)

@@ -43,6 +43,13 @@ async function post(body: Uint8Array, headers: Record<string, string> = RW_HEADE
 }
 
 describe('the Kafka write path', () => {
+  it('reports the ingester ready only once it has joined its consumer group', async () => {
+    // addIngester returned as soon as /-/ready answered 200: by then the group join happened.
+    const ingester = stack.ingesters[0]
+    expect(await ingester.metricSum('metrichouse_ingester_group_member')).toBe(1)
+    expect(await ingester.metricSum('metrichouse_ingester_rebalances_total')).toBeGreaterThanOrEqual(1)
+  })
+
   it('provisions the topic with the configured partitions and retention', async () => {
     const admin = new Kafka({ brokers: [stack.broker.brokers], logLevel: logLevel.NOTHING }).admin()
     await admin.connect()
