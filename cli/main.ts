@@ -2,6 +2,7 @@
 /**
  * `metrichouse <command>`: parses flags and configuration once, then starts a role.
  */
+import './threadpool.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, configKeys, loadConfig } from '../config/load.js'
 import { createJsonLogger } from '../observability/logger.js'

@@ -3,30 +3,43 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/config.js'
 import type { Logger } from '../observability/logger.js'
-import { createConfiguredEngine, createQueryService, type QueryService } from '../query/query-service.js'
-import { rollupTierPlanner } from '../query/tier-source.js'
+import { ClickHouseQuerier } from '../query/clickhouse-querier.js'
+import { createConfiguredEngine, createQueryService, queryLimits, type QueryService } from '../query/query-service.js'
+import { rollupTierPlanner, type TierPlanner } from '../query/tier-source.js'
 import { schemaOptionsFromConfig } from '../rollup/public-schema.js'
 
 const DAY_MS = 86_400_000
 
-/** `client` must be read-only: embedded, the locked session; against a server, readonly=1 on every request. */
+/** `client` must be read-only: an embedded session locked readonly (cli/store-options.ts openReaderLane), or a server's. */
 export function queryServiceFromConfig(config: Config, client: ClickHouseClient, registry: Registry, logger: Logger): QueryService {
-  const schema = schemaOptionsFromConfig(config)
   return createQueryService({
     client,
     engine: createConfiguredEngine(config.query),
     config: config.query,
     registry,
     logger,
-    querier: {
-      tiers: rollupTierPlanner({
-        minRollupRangeMs: config.query.rollupMinRangeMs,
-        retention: {
-          rawMs: schema.rawRetentionMs,
-          oneMinuteMs: schema.oneMinuteRetentionMs ?? 30 * DAY_MS,
-          oneHourMs: schema.oneHourRetentionMs ?? 365 * DAY_MS,
-        },
-      }),
+    querier: { tiers: tierPlannerFromConfig(config) },
+  })
+}
+
+/** A querier like the query service's (tiers, limits) on a client of its own: the ruler's lane. */
+export function querierFromConfig(config: Config, client: ClickHouseClient): ClickHouseQuerier {
+  return new ClickHouseQuerier(client, {
+    tiers: tierPlannerFromConfig(config),
+    maxSeries: config.query.maxSeries,
+    maxSamples: config.query.maxSamples,
+    limits: queryLimits(config.query),
+  })
+}
+
+function tierPlannerFromConfig(config: Config): TierPlanner {
+  const schema = schemaOptionsFromConfig(config)
+  return rollupTierPlanner({
+    minRollupRangeMs: config.query.rollupMinRangeMs,
+    retention: {
+      rawMs: schema.rawRetentionMs,
+      oneMinuteMs: schema.oneMinuteRetentionMs ?? 30 * DAY_MS,
+      oneHourMs: schema.oneHourRetentionMs ?? 365 * DAY_MS,
     },
   })
 }

@@ -13,7 +13,7 @@ import { partitionCount, provisionTopic } from '../kafka/topic.js'
 import { Fingerprinter } from '../proto/fingerprint.js'
 import { createSnappyCodec } from '../proto/snappy.js'
 import { ClickHouseQuerier } from '../query/clickhouse-querier.js'
-import { createConfiguredEngine } from '../query/query-service.js'
+import { createConfiguredEngine, queryLimits } from '../query/query-service.js'
 import { KafkaAlertEvents } from '../ruler/kafka-events.js'
 import { startRuler } from '../ruler/start.js'
 import { openStore } from '../store/connection.js'
@@ -53,7 +53,7 @@ export const ruler = role('ruler', async ({ config, logger, registry, onShutdown
   const running = await startRuler({
     config: config.ruler,
     engine: createConfiguredEngine(config.query),
-    querier: new ClickHouseQuerier(store.readOnly, { maxSeries: config.query.maxSeries, maxSamples: config.query.maxSamples }),
+    querier: new ClickHouseQuerier(store.readOnly, { maxSeries: config.query.maxSeries, maxSamples: config.query.maxSamples, limits: queryLimits(config.query) }),
     sink,
     fingerprinter: await Fingerprinter.create(),
     registry,

@@ -24,8 +24,8 @@ import { WalFlusher } from '../wal/wal-flusher.js'
 import { WalSink } from '../wal/wal-sink.js'
 import { WriteAheadLog } from '../wal/write-ahead-log.js'
 import { aggregationFromConfig } from './aggregation-wiring.js'
-import { storeOptions } from './store-options.js'
-import { queryServiceFromConfig } from './query-wiring.js'
+import { openReaderLane, storeOptions } from './store-options.js'
+import { querierFromConfig, queryServiceFromConfig } from './query-wiring.js'
 import { haTrackerFromConfig, receiverRoutes } from './remote-write-route.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { role, type RunningRole } from './role.js'
@@ -105,8 +105,12 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
     })
   }
 
-  // The Prometheus query API (docs/query.md), over the read-only connection.
-  const queryService = queryServiceFromConfig(config, store.readOnly, registry, logger)
+  // Ad-hoc SQL (store.readOnly), dashboards and the ruler each read on a lane of their own,
+  // so none waits behind another's statement (docs/operations.md, "Isolation").
+  const dashboards = await openReaderLane(config, store)
+  onShutdown(() => dashboards.close())
+  // The Prometheus query API (docs/query.md).
+  const queryService = queryServiceFromConfig(config, dashboards.client, registry, logger)
   onShutdown(() => queryService.close())
   routes.push(...queryService.routes)
 
@@ -114,10 +118,12 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
   // service's querier, writes ALERTS and recording results through the WAL like any sample.
   if (config.ruler.ruleFiles.length > 0) {
     const { startRuler } = await import('../ruler/start.js')
+    const rules = await openReaderLane(config, store)
+    onShutdown(() => rules.close())
     const ruler = await startRuler({
       config: config.ruler,
       engine: createConfiguredEngine(config.query),
-      querier: queryService.querier,
+      querier: querierFromConfig(config, rules.client),
       sink,
       fingerprinter,
       registry,

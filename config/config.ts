@@ -69,6 +69,8 @@ export interface Config {
     lookbackDeltaMs: number
     maxSeries: number
     maxSamples: number
+    /** ClickHouse memory per statement (query/clickhouse-limits.ts). */
+    maxMemoryBytes: number
     rollupMinRangeMs: number
     cache: { enabled: boolean; maxBytes: number; ttlMs: number; maxFreshnessMs: number; redisUrl?: string }
   }

@@ -184,6 +184,7 @@ interface RawConfig {
     lookback_delta: string
     max_series: number
     max_samples: number
+    max_memory: number | string
     rollup_min_range: string
     cache: { enabled: boolean; max_bytes: number | string; ttl: string; max_freshness: string; redis_url?: string }
   }
@@ -333,6 +334,7 @@ function toTyped(r: RawConfig): Config {
       lookbackDeltaMs: durations(r.query.lookback_delta, 'query.lookback_delta'),
       maxSeries: r.query.max_series,
       maxSamples: r.query.max_samples,
+      maxMemoryBytes: parseSizeBytes(r.query.max_memory),
       rollupMinRangeMs: durations(r.query.rollup_min_range, 'query.rollup_min_range'),
       cache: {
         enabled: r.query.cache.enabled,

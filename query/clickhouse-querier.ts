@@ -23,6 +23,7 @@ import { RE2JS } from 're2js'
 import {
   PromQLCanceledError,
   PromQLExecutionError,
+  PromQLTimeoutError,
   type Labels,
   type LabelMatcher,
   type LabelQuerier,
@@ -33,6 +34,7 @@ import {
 } from '../promql/api.js'
 import type { Tier, TierSpan } from '../rollup/resolution.js'
 import { matcherSetsWhere, matchersWhere, pinnedMetricName } from './matcher-sql.js'
+import { LIMIT_ERROR_CODES, limitSettings, settingsClause, type ClickHouseLimits } from './clickhouse-limits.js'
 import { countsPoints, rollupSql, type PlanScope, type TierPlanner } from './tier-source.js'
 
 /** reinterpretAsUInt64 of Prometheus's stale marker NaN (0x7ff0000000000002). */
@@ -60,6 +62,8 @@ export interface ClickHouseQuerierOptions {
   tiers?: TierPlanner
   /** Called once per select with the tiers read, the series and the samples returned. */
   onSelect?: (tiers: readonly Tier[], series: number, samples: number) => void
+  /** ClickHouse-side bounds on every statement (query/clickhouse-limits.ts); absent: none. */
+  limits?: ClickHouseLimits
 }
 
 export class QueryLimitError extends PromQLExecutionError {}
@@ -74,6 +78,8 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
   readonly maxSeries: number
   readonly maxSamples: number
   readonly pushdown: PushdownOptions
+  /** Appended to every statement: the limits travel in the text (see clickhouse-limits.ts). */
+  private readonly settings: string
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -82,6 +88,7 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
     this.maxSeries = options.maxSeries ?? 100_000
     this.maxSamples = options.maxSamples ?? 50_000_000
     this.pushdown = { matchers: true, lastSample: true, ...options.pushdown }
+    this.settings = options.limits ? settingsClause(limitSettings(options.limits)) : ''
   }
 
   select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]> {
@@ -225,14 +232,14 @@ ${limit ? 'LIMIT {limit:UInt64}' : ''}`,
 
   private async json<T>(query: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T[]> {
     return this.run(signal, async () => {
-      const rs = await this.client.query({ query, query_params: params, format: 'JSONEachRow', abort_signal: signal })
+      const rs = await this.client.query({ query: query + this.settings, query_params: params, format: 'JSONEachRow', abort_signal: signal })
       return rs.json<T>()
     })
   }
 
   private async text(query: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<string> {
     return this.run(signal, async () => {
-      const rs = await this.client.query({ query, query_params: params, format: 'TabSeparated', abort_signal: signal })
+      const rs = await this.client.query({ query: query + this.settings, query_params: params, format: 'TabSeparated', abort_signal: signal })
       return rs.text()
     })
   }
@@ -246,6 +253,11 @@ ${limit ? 'LIMIT {limit:UInt64}' : ''}`,
     } catch (err) {
       if (signal?.aborted || (err as Error).name === 'AbortError') throw new PromQLCanceledError('query canceled')
       if (err instanceof PromQLExecutionError || err instanceof PromQLCanceledError) throw err
+      const code = Number((err as { code?: string | number }).code)
+      if (code === LIMIT_ERROR_CODES.timeout) throw new PromQLTimeoutError('query timed out in ClickHouse (query.timeout)')
+      if (code === LIMIT_ERROR_CODES.memory || code === LIMIT_ERROR_CODES.rows) {
+        throw new QueryLimitError(`query processing would take too much memory in ClickHouse (query.max_memory): ${(err as Error).message.slice(0, 200)}`)
+      }
       throw new PromQLExecutionError(`reading ClickHouse failed: ${(err as Error).message.slice(0, 300)}`)
     }
   }

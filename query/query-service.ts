@@ -14,6 +14,7 @@ import type { PromQLEngine } from '../promql/api.js'
 import { createEngine } from '../promql/engine.js'
 import { preferredTier } from '../rollup/resolution.js'
 import { MemoryCacheBackend, RedisCacheBackend } from './cache-backends.js'
+import type { ClickHouseLimits } from './clickhouse-limits.js'
 import { ClickHouseQuerier, type ClickHouseQuerierOptions } from './clickhouse-querier.js'
 import { ClickHouseMetadataStore } from '../store/metadata-store.js'
 import { prometheusApiRoutes, type BuildInfo } from './prometheus-api.js'
@@ -63,6 +64,11 @@ export function createConfiguredEngine(config: Config['query']): PromQLEngine {
   return createEngine({ lookbackDelta: config.lookbackDeltaMs, timeoutMs: config.timeoutMs, maxSamples: config.maxSamples })
 }
 
+/** What every ClickHouse statement of a query or a rule evaluation is bounded by. */
+export function queryLimits(config: Config['query']): ClickHouseLimits {
+  return { maxExecutionTimeMs: config.timeoutMs, maxMemoryBytes: config.maxMemoryBytes }
+}
+
 export function createQueryService(opts: QueryServiceOptions): QueryService {
   const { config } = opts
   const selects = new Counter({
@@ -75,6 +81,7 @@ export function createQueryService(opts: QueryServiceOptions): QueryService {
     ...opts.querier,
     maxSeries: config.maxSeries,
     maxSamples: config.maxSamples,
+    limits: queryLimits(config),
     onSelect: (tiers) => {
       for (const tier of new Set(tiers)) selects.inc({ tier })
     },

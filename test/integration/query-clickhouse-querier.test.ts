@@ -144,6 +144,13 @@ describe('ClickHouseQuerier.select', () => {
     await expect(q.select([m('__name__', '=', 'cpu'), m('host', '=', 'a')], hints())).resolves.toHaveLength(1)
   })
 
+  it('sends its limits to ClickHouse with every statement: a memory bound too small for any read stops it there', async () => {
+    const starved = new ClickHouseQuerier(store.readOnly, { limits: { maxExecutionTimeMs: 10_000, maxMemoryBytes: 1024 } })
+    await expect(starved.select([m('__name__', '=', 'cpu')], hints())).rejects.toThrow(/too much memory in ClickHouse/)
+    const ample = new ClickHouseQuerier(store.readOnly, { limits: { maxExecutionTimeMs: 10_000, maxMemoryBytes: 256 * 1024 * 1024 } })
+    expect(keyed(await ample.select([m('__name__', '=', 'cpu')], hints()))).toEqual(keyed(await querier.select([m('__name__', '=', 'cpu')], hints())))
+  })
+
   it('stops with a canceled error when the signal is aborted', async () => {
     const controller = new AbortController()
     controller.abort()
