@@ -16,7 +16,15 @@ import { redactConfig } from './redact.js'
 const here = dirname(fileURLToPath(import.meta.url))
 // ui/static beside this file when run from the sources; dist/ui/ -> ui/static when built.
 const STATIC_DIR = [join(here, 'static'), join(here, '..', '..', 'ui', 'static')].find((d) => existsSync(d)) ?? join(here, 'static')
-const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'))
+
+/** uPlot's dist/ folder; undefined when the package is missing (the page then shows no chart). */
+function uplotDir(): string | undefined {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('uplot'))
+  } catch {
+    return undefined
+  }
+}
 
 export interface UiInfo {
   role: string
@@ -28,12 +36,13 @@ export interface UiInfo {
 
 export function uiRoutes(info: UiInfo): Route[] {
   const fixed = { role: info.role, version: info.version, startedAt: new Date().toISOString(), config: redactConfig(info.config) }
+  const vendor = uplotDir()
   const files = express.static(STATIC_DIR, { index: false, fallthrough: true, maxAge: 0 })
   return [
     { method: 'get', path: '/', handler: (_req, res) => res.sendFile(join(STATIC_DIR, 'index.html')) },
     { method: 'get', path: '/ui/info.json', handler: (_req, res) => void res.json({ ...fixed, endpoints: info.endpoints() }) },
     // Only the two files the page loads: nothing else of node_modules is reachable.
-    ...['uPlot.esm.js', 'uPlot.min.css'].map((file): Route => ({ method: 'get', path: `/ui/vendor/${file}`, handler: (_req, res) => res.sendFile(join(UPLOT_DIR, file), { maxAge: '1h' }) })),
+    ...['uPlot.esm.js', 'uPlot.min.css'].map((file): Route => ({ method: 'get', path: `/ui/vendor/${file}`, handler: (_req, res, next) => (vendor ? res.sendFile(join(vendor, file), { maxAge: '1h' }) : next()) })),
     { method: 'get', path: '/ui/{*file}', handler: (req, res, next) => {
       req.url = req.path.slice('/ui'.length)
       files(req, res, next)

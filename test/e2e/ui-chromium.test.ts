@@ -8,11 +8,37 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeWriteRequestV1 } from '../../proto/encode-v1.js'
 import { createSnappyCodec } from '../../proto/snappy.js'
 import { Metrichouse, REPO_ROOT } from '../peers/metrichouse.js'
+
+// playwright-core (a dev dependency) is loaded by name at run time and typed here by the few
+// calls this test makes, so that the type check does not depend on it being installed.
+const PLAYWRIGHT = 'playwright-core'
+interface Page {
+  on(event: 'response', listener: (r: { url(): string; status(): number }) => void): void
+  on(event: 'requestfailed', listener: (r: { url(): string }) => void): void
+  on(event: 'pageerror', listener: (err: Error) => void): void
+  goto(url: string): Promise<unknown>
+  waitForSelector(selector: string, options: { timeout: number }): Promise<unknown>
+  getAttribute(selector: string, name: string): Promise<string | null>
+  textContent(selector: string): Promise<string | null>
+  inputValue(selector: string): Promise<string>
+  fill(selector: string, value: string): Promise<void>
+  type(selector: string, text: string): Promise<void>
+  keyboard: { press(key: string): Promise<void> }
+  screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>
+  $eval<R, A>(selector: string, fn: (el: Element, arg: A) => R, arg: A): Promise<R>
+  $$eval<R>(selector: string, fn: (els: Element[]) => R): Promise<R>
+}
+interface BrowserContext {
+  newPage(): Promise<Page>
+  close(): Promise<void>
+}
+interface Chromium {
+  launchPersistentContext(userDataDir: string, options: { executablePath: string; headless: boolean; args: string[]; viewport: { width: number; height: number } }): Promise<BrowserContext>
+}
 
 const CHROMIUM = '/usr/bin/chromium'
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
@@ -59,6 +85,7 @@ beforeAll(async () => {
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 
+  const { chromium } = (await import(PLAYWRIGHT)) as { chromium: Chromium }
   context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } })
   page = await context.newPage()
   page.on('response', (r) => answers.push({ url: r.url(), status: r.status() }))
