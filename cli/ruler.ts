@@ -15,10 +15,10 @@ import { createSnappyCodec } from '../proto/snappy.js'
 import { ClickHouseQuerier } from '../query/clickhouse-querier.js'
 import { createConfiguredEngine, queryLimits } from '../query/query-service.js'
 import { KafkaAlertEvents } from '../ruler/kafka-events.js'
-import { startRuler } from '../ruler/start.js'
 import { openStore } from '../store/connection.js'
 import { role } from './role.js'
 import { storeOptions } from './store-options.js'
+import { startRulerOrRefuse } from './ruler-startup.js'
 
 export const ruler = role('ruler', async ({ config, logger, registry, onShutdown }) => {
   if (!config.clickhouse.url) throw new ConfigError('the ruler role reads a ClickHouse server: set clickhouse.url (or run the ruler inside `serve`)')
@@ -50,7 +50,7 @@ export const ruler = role('ruler', async ({ config, logger, registry, onShutdown
     await provisionTopic(admin, { topic: config.ruler.alertEventsTopic, partitions: 3, replicationFactor: config.kafka.replicationFactor, retentionMs: config.kafka.retentionMs }, logger)
   }
   const events = config.ruler.alertEventsTopic ? new KafkaAlertEvents(producer, config.ruler.alertEventsTopic, { externalLabels: config.ruler.externalLabels, generator: config.ruler.externalUrl }) : undefined
-  const running = await startRuler({
+  const running = await startRulerOrRefuse({
     config: config.ruler,
     engine: createConfiguredEngine(config.query),
     querier: new ClickHouseQuerier(store.readOnly, { maxSeries: config.query.maxSeries, maxSamples: config.query.maxSamples, limits: queryLimits(config.query) }),

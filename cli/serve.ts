@@ -117,10 +117,10 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
   // The ruler (docs/rules.md), when rule files are configured: reads through the query
   // service's querier, writes ALERTS and recording results through the WAL like any sample.
   if (config.ruler.ruleFiles.length > 0) {
-    const { startRuler } = await import('../ruler/start.js')
+    const { startRulerOrRefuse } = await import('./ruler-startup.js')
     const rules = await openReaderLane(config, store)
     onShutdown(() => rules.close())
-    const ruler = await startRuler({
+    const ruler = await startRulerOrRefuse({
       config: config.ruler,
       engine: createConfiguredEngine(config.query),
       querier: querierFromConfig(config, rules.client),

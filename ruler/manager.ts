@@ -76,7 +76,7 @@ export class RuleManager {
     } catch (err) {
       this.lastReloadError = (err as Error).message
       opts.metrics.reloadSuccess.set(0)
-      opts.logger.error('loading rule files failed; keeping the rules in force', { err: this.lastReloadError })
+      opts.logger.error(this.firstLoad ? 'loading rule files failed' : 'loading rule files failed; keeping the rules in force', { err: this.lastReloadError })
       return { ok: false, error: this.lastReloadError, groups: this.groups.length }
     }
     if (opts.shard) specs = specs.filter((s) => groupHash(s.file, s.name) % opts.shard!.count === opts.shard!.index)

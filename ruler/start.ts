@@ -17,6 +17,14 @@ import { RulerMetrics } from './metrics.js'
 import { Notifier } from './notifier.js'
 import { SinkSampleWriter } from './sink-writer.js'
 
+/** The rule files could not be loaded at start: the host refuses to start. */
+export class RuleFilesError extends Error {
+  override readonly name = 'RuleFilesError'
+  constructor(readonly detail: string) {
+    super(`the rule files have errors, not starting: ${detail}`)
+  }
+}
+
 export interface RunningRuler {
   manager: RuleManager
   routes: Route[]
@@ -66,8 +74,13 @@ export async function startRuler(opts: StartRulerOptions): Promise<RunningRuler>
     externalURL: config.externalUrl,
     shard: config.shard,
   })
+  // Prometheus refuses to start on a broken rule file; so does the ruler (a reload later keeps
+  // the last good rules instead, ruler/manager.ts).
   const first = await manager.reload()
-  if (!first.ok) logger.error('starting the ruler without rules: the rule files have errors', { err: first.error })
+  if (!first.ok) {
+    await notifier?.stop()
+    throw new RuleFilesError(first.error ?? 'unknown error')
+  }
   manager.start()
   const gauges = setInterval(() => manager.updateAlertGauge(), 5_000)
   gauges.unref()

@@ -7,7 +7,7 @@ import { formatDuration } from './duration.js'
 import type { LintConfig, OptionalCheck } from './lint-config.js'
 import { canCarry, outputLabels } from './output-labels.js'
 import type { Severity, SourcePos } from './problem.js'
-import { parseRuleExpr, typeOf, walk, type Expr } from './promql.js'
+import { children, parseRuleExpr, typeOf, walk, type Expr } from './promql.js'
 import type { LocatedText, RuleDefinition } from './rule-file.js'
 import { AlertTemplate, TemplateExecError, TemplateParseError } from '../template/expand.js'
 
@@ -22,6 +22,14 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const COUNTER_NAME = /(_total|_count|_sum|_bucket)$/
 const RATE_FUNCS = new Set(['rate', 'irate', 'increase', 'resets'])
 const COMPARISONS = new Set(['==', '!=', '>', '<', '>=', '<='])
+/** Functions whose result is never negative (rate of a counter: resets are compensated). */
+const NON_NEGATIVE_FUNCS = new Set(['count_over_time', 'changes', 'resets', 'rate', 'irate', 'increase', 'abs', 'sqrt', 'exp'])
+/** Metadata types whose samples only grow (histogram and summary: their _count, _sum, _bucket). */
+const COUNTER_TYPES = new Set(['counter', 'histogram', 'summary', 'gaugehistogram'])
+/** Range functions whose result smooths over the window: an alert on them does not flap per sample. */
+const SMOOTHING_FUNCS = new Set(['rate', 'increase', 'delta', 'deriv', 'predict_linear', 'avg_over_time', 'min_over_time', 'max_over_time', 'sum_over_time', 'count_over_time', 'quantile_over_time', 'last_over_time', 'present_over_time', 'absent_over_time', 'stddev_over_time', 'stdvar_over_time', 'changes', 'resets', 'mad_over_time'])
+/** Regex metacharacters: a `=~` value without any is a plain equality. */
+const REGEX_META = /[.*+?()[\]{}|^$\\]/
 
 export function checkRule(rule: RuleDefinition, config: LintConfig): Finding[] {
   const out: Finding[] = []
@@ -52,6 +60,7 @@ export function checkRule(rule: RuleDefinition, config: LintConfig): Finding[] {
     if (t === 'matrix' || t === 'string')
       add('promql/result-type', 'error', rule.expr.pos, `expression returns a ${t === 'matrix' ? 'range vector' : 'string'}; a rule needs an instant vector or a scalar, evaluation would fail every time`)
     checkRates(expr, rule, config, opt)
+    checkRegexMatchers(expr, rule, opt)
   }
 
   if (rule.kind === 'alert') {
@@ -87,7 +96,9 @@ export function checkRule(rule: RuleDefinition, config: LintConfig): Finding[] {
         }
       }
     }
-    if (rule.forMs === 0) opt('alerts/for', rule.name.pos, `alert "${rule.name.value}" has no "for": one sample over the threshold fires it`)
+    const flappy = expr && !rule.forWritten ? flappyPart(expr) : undefined
+    if (flappy) opt('alerts/for', rule.name.pos, `alert "${rule.name.value}" has no "for" and \`${describe(rule.expr.value, flappy)}\` reads single samples: one sample over the threshold fires it and the next resolves it (write \`for: 0s\` if that is meant)`)
+    if (expr) checkRoutingLabels(expr, rule, config, opt)
     for (const [label, allowed] of Object.entries(config.requiredLabels)) {
       const v = rule.labels.get(label)
       if (v === undefined) opt('rules/required-labels', rule.name.pos, `alert "${rule.name.value}" has no "${label}" label${allowed ? ` (one of ${allowed.join(', ')})` : ''}`)
@@ -110,8 +121,12 @@ function checkRates(expr: Expr, rule: RuleDefinition, config: LintConfig, opt: (
     const arg = node.args[0]
     if (arg?.type !== 'MatrixSelector') continue
     const name = arg.selector.name
-    if (name !== undefined && !COUNTER_NAME.test(name) && !name.includes(':'))
+    const type = name === undefined ? undefined : config.metricTypes.get(metadataName(name))
+    if (name !== undefined && type !== undefined) {
+      if (!COUNTER_TYPES.has(type)) opt('promql/rate-counter', rule.expr.at(node.pos.start), `${node.func}() on "${name}", which its metadata says is a ${type}, not a counter`)
+    } else if (name !== undefined && !COUNTER_NAME.test(name) && !name.includes(':')) {
       opt('promql/rate-counter', rule.expr.at(node.pos.start), `${node.func}() on "${name}", which by its name is not a counter (counters end in _total, _count, _sum or _bucket)`)
+    }
     const min = config.scrapeIntervalMs * config.rateRangeMultiplier
     if (node.func !== 'resets' && arg.range < min)
       opt('promql/rate-range', rule.expr.at(arg.pos.start), `${node.func}() over [${formatDuration(arg.range)}] is shorter than ${config.rateRangeMultiplier} x the scrape interval (${formatDuration(min)}): a missed scrape leaves it with fewer than two samples`)
@@ -141,7 +156,7 @@ function valueRange(e: Expr): [number, number] | undefined {
     case 'Call':
       if (e.func === 'absent' || e.func === 'absent_over_time') return [1, 1]
       if (e.func === 'present_over_time') return [1, 1]
-      if (e.func === 'count_over_time' || e.func === 'changes' || e.func === 'resets') return [0, Infinity]
+      if (NON_NEGATIVE_FUNCS.has(e.func)) return [0, Infinity]
       return undefined
     case 'AggregateExpr':
       if (e.op === 'count') return [1, Infinity]
@@ -189,4 +204,70 @@ function constantOf(e: Expr): number | undefined {
     return v === undefined ? undefined : e.op === '-' ? -v : v
   }
   return undefined
+}
+
+/** Metadata is kept per metric family: `x_bucket`, `x_count`, `x_sum` belong to `x`. */
+function metadataName(name: string): string {
+  return name.replace(/_(bucket|count|sum)$/, '')
+}
+
+/**
+ * The part of an alert condition that flips with a single sample: a threshold comparison on an
+ * instant selector or on irate/idelta (two samples), outside any smoothing range function.
+ */
+function flappyPart(expr: Expr): Expr | undefined {
+  for (const node of walk(expr)) {
+    if (node.type !== 'BinaryExpr' || !COMPARISONS.has(node.op) || node.returnBool) continue
+    for (const side of [node.lhs, node.rhs]) {
+      const raw = rawRead(side)
+      if (raw) return raw
+    }
+  }
+  return undefined
+}
+
+function rawRead(e: Expr): Expr | undefined {
+  if (e.type === 'VectorSelector') return e
+  if (e.type === 'Call') {
+    if (e.func === 'irate' || e.func === 'idelta') return e
+    if (SMOOTHING_FUNCS.has(e.func) || e.func === 'absent' || e.func === 'time' || e.func === 'vector') return undefined
+  }
+  if (e.type === 'SubqueryExpr' || e.type === 'MatrixSelector') return undefined
+  for (const c of children(e)) {
+    const r = rawRead(c)
+    if (r) return r
+  }
+  return undefined
+}
+
+/** pint's regexp checks: a regex on the metric name, anchors Prometheus adds anyway, `=~` with no regex in it, `.*` that matches all. */
+function checkRegexMatchers(expr: Expr, rule: RuleDefinition, opt: (c: OptionalCheck, p: SourcePos, m: string) => void): void {
+  for (const node of walk(expr)) {
+    if (node.type !== 'VectorSelector') continue
+    const at = rule.expr.at(node.pos.start)
+    for (const m of node.matchers) {
+      if (m.type !== '=~' && m.type !== '!~') continue
+      const shown = `${m.name}${m.type}${JSON.stringify(m.value)}`
+      if (m.name === '__name__')
+        opt('promql/regexp', at, `${shown} picks metrics by a regex on their name: every name is compared, and a renamed metric silently drops out; list the names with "or" instead`)
+      else if (m.value.startsWith('^') || (m.value.endsWith('$') && !m.value.endsWith('\\$')))
+        opt('promql/regexp', at, `${shown}: Prometheus anchors every regex already, "^" and "$" are needless`)
+      else if (m.value === '.*')
+        opt('promql/regexp', at, `${shown} matches every value, and no value: the matcher selects nothing${m.type === '!~' ? ' (every series is excluded)' : ' and can go'}`)
+      else if (!REGEX_META.test(m.value))
+        opt('promql/regexp', at, `${shown} has no regex in it: write ${m.name}${m.type === '=~' ? '=' : '!='}${JSON.stringify(m.value)}`)
+    }
+  }
+}
+
+/** Labels Alertmanager routes or groups by must survive the alert's aggregations. */
+function checkRoutingLabels(expr: Expr, rule: RuleDefinition, config: LintConfig, opt: (c: OptionalCheck, p: SourcePos, m: string) => void): void {
+  if (config.routingLabels.length === 0) return
+  const labels = outputLabels(expr)
+  for (const name of config.routingLabels) {
+    if (rule.labels.has(name)) continue
+    const can = canCarry(labels, name)
+    if (!can.ok && can.droppedBy?.type === 'AggregateExpr')
+      opt('promql/aggregation-drops-label', rule.expr.pos, `Alertmanager routes on label "${name}", but the aggregation \`${describe(rule.expr.value, can.droppedBy)}\` removes it: the alert will take the default route`)
+  }
 }

@@ -74,7 +74,15 @@ describe('pint-like checks', () => {
     ['promql/rate-counter', GOOD.replace('up{job="node"} == 0', 'rate(node_load1[5m]) > 1')],
     ['promql/rate-range', GOOD.replace('up{job="node"} == 0', 'rate(a_total[1m]) > 1')],
     ['alerts/for', GOOD.replace('    for: 5m\n', '')],
-    ['rules/required-labels', GOOD.replace('severity: critical', 'severity: page')],
+    ['rules/required-labels', GOOD.replace('      severity: critical\n', '      team: infra\n')],
+    ['promql/rate-range', GOOD.replace('up{job="node"} == 0', 'rate(a_total[90s]) > 1')],
+    ['promql/regexp', GOOD.replace('up{job="node"} == 0', 'max by (instance) ({__name__=~"up|node_up"}) == 0')],
+    ['promql/regexp', GOOD.replace('up{job="node"}', 'up{job=~"^node$"}')],
+    ['promql/regexp', GOOD.replace('up{job="node"}', 'up{job=~"node"}')],
+    ['promql/regexp', GOOD.replace('up{job="node"}', 'up{job="node", instance=~".*"}')],
+    ['alerts/for', GOOD.replace('    for: 5m\n', '').replace('up{job="node"} == 0', 'irate(a_total[5m]) > 10')],
+    ['alerts/for', GOOD.replace('    for: 5m\n', '').replace('up{job="node"} == 0', 'sum by (instance) (node_load1) > 4')],
+    ['alerts/never-fires', GOOD.replace('up{job="node"} == 0', 'rate(a_total[5m]) < 0')],
     ['rules/required-annotations', GOOD.replace('      summary:', '      description:')],
     ['alerts/never-fires', GOOD.replace('up{job="node"} == 0', 'absent(up{job="node"}) > 1')],
     ['alerts/never-fires', GOOD.replace('up{job="node"} == 0', 'count(up) < 0')],
@@ -84,6 +92,42 @@ describe('pint-like checks', () => {
   ])('%s reports a warning by default', (check, text) => {
     expect(warningsOf(text)).toContain(`${check}:warning`)
     expect(lintText('r.yml', text).filter((p) => p.severity === 'error')).toEqual([])
+  })
+
+  it.each([
+    ['an explicit "for: 0s" (a decision, not an omission)', GOOD.replace('for: 5m', 'for: 0s')],
+    ['no "for" on a smoothed condition (rate over 5m)', GOOD.replace('    for: 5m\n', '').replace('up{job="node"} == 0', 'rate(a_total[5m]) > 1')],
+    ['no "for" on absent()', GOOD.replace('    for: 5m\n', '').replace('up{job="node"} == 0', 'absent(up{job="node"})').replace('{{ $labels.instance }}', '{{ $labels.job }}')],
+    ['any severity value (page, ticket) without a config', GOOD.replace('severity: critical', 'severity: page')],
+    ['a regex with metacharacters', GOOD.replace('up{job="node"}', 'up{job=~"node|node-exporter"}')],
+    ['rate() range of 2 scrape intervals', GOOD.replace('up{job="node"} == 0', 'rate(a_total[2m]) > 1')],
+  ])('reports nothing for %s', (_what, text) => {
+    expect(lintText('r.yml', text)).toEqual([])
+  })
+
+  it('a config narrows the allowed severities', () => {
+    const config = parseLintConfig({ checks: { 'rules/required-labels': { labels: { severity: ['critical', 'warning'] } } } })
+    expect(warningsOf(GOOD.replace('severity: critical', 'severity: page'), config)).toEqual(['rules/required-labels:warning'])
+  })
+
+  it('an aggregation that drops a label Alertmanager routes on (from its config file) is reported', () => {
+    const am = join(dir, 'alertmanager.yml')
+    writeFileSync(am, 'route:\n  receiver: a\n  group_by: [alertname, cluster]\n  routes:\n  - matchers: [\'team="db"\']\n    receiver: b\nreceivers: [{name: a}, {name: b}]\n')
+    const config = parseLintConfig({ checks: { 'promql/aggregation-drops-label': { alertmanager_config: am } } })
+    expect(config.routingLabels).toEqual(['cluster', 'team'])
+    const text = GOOD.replace('up{job="node"} == 0', 'sum by (instance) (up) == 0').replace("summary: 'Node {{ $labels.instance }} is down'", 'summary: down')
+    expect(lintText('r.yml', text, config).map((p) => p.message)).toEqual([
+      expect.stringContaining('Alertmanager routes on label "cluster"'),
+      expect.stringContaining('Alertmanager routes on label "team"'),
+    ])
+    expect(lintText('r.yml', text.replace('severity: critical', 'severity: critical\n      team: db'), config)).toHaveLength(1)
+  })
+
+  it('rate() over a metric whose stored metadata says gauge is reported, whatever its name', () => {
+    const config = { ...parseLintConfig(null), metricTypes: new Map([['queue_total', 'gauge'], ['node_load1', 'counter']]) }
+    const text = (e: string) => GOOD.replace('up{job="node"} == 0', e)
+    expect(lintText('r.yml', text('rate(queue_total[5m]) > 1'), config).map((p) => p.message)).toEqual([expect.stringContaining('its metadata says is a gauge')])
+    expect(lintText('r.yml', text('rate(node_load1[5m]) > 1'), config)).toEqual([])
   })
 
   it('a config raises a check to error, or switches it off', () => {

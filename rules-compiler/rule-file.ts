@@ -27,6 +27,8 @@ export interface RuleDefinition {
   name: LocatedText
   expr: LocatedText
   forMs: number
+  /** `for` is written (an explicit `for: 0s` is a decision, not an omission). */
+  forWritten: boolean
   keepFiringForMs: number
   labels: Map<string, LocatedText>
   annotations: Map<string, LocatedText>
@@ -229,6 +231,7 @@ export function parseRuleFile(file: string, text: string): LoadedRuleFile {
           name: alert !== undefined && alert.value !== '' ? alert : (record ?? placeholder),
           expr: expr ?? placeholder,
           forMs: ruleDuration('for'),
+          forWritten: located([...rp, 'for']) !== undefined,
           keepFiringForMs: ruleDuration('keep_firing_for'),
           labels: map('labels'),
           annotations: map('annotations'),
