@@ -9,6 +9,8 @@
  *   5. query: PromQL API latency vs Prometheus, cache cold/warm, rollups vs raw, push-downs (bench/query.ts)
  *   6. ruler: 1000 alerting rules over 10k series every 15 s, cycle time and CPU (bench/ruler.ts)
  *   7. rules-test: `rules test` vs `promtool test rules` on kubernetes-mixin's unit tests (bench/rules-test.ts)
+ *   8. aggregation: ingester CPU with and without stream-aggregation rules, a `sum without (instance)`
+ *      dashboard over 1000 pools x 100 servers raw against pre-aggregated (bench/aggregation.ts)
  * Environment: BENCH_ONLY=decode,wal,http,kafka picks parts; BENCH_HTTP_MS, BENCH_HTTP_CLIENTS,
  * BENCH_HTTP_PAYLOADS, BENCH_HTTP_RECEIVERS tune the HTTP part; BENCH_DECODE_MS, BENCH_WAL_MS
  * the others. `npm run bench` builds first, because the HTTP part runs dist/cli/main.js.
@@ -18,6 +20,7 @@ import { availableParallelism, cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { benchWal, formatWalBench, type WalBenchResult } from '../wal/bench.js'
+import { benchAggregation, formatAggregationBench, type AggregationBenchResult } from './aggregation.js'
 import { benchDecode, type DecodeBenchResult } from './decode.js'
 import { benchHttpIngest, formatHttpIngest, type HttpIngestResult, type Receiver } from './http-ingest.js'
 import { benchKafka, formatKafkaBench, type KafkaBenchResult } from './kafka.js'
@@ -39,12 +42,13 @@ interface BenchResults {
   query?: QueryBenchResult
   ruler?: RulerBenchResult
   rulesTest?: RulesTestBenchResult
+  aggregation?: AggregationBenchResult
   errors: Record<string, string>
 }
 
 const env = process.env
 const number = (name: string): number | undefined => (env[name] ? Number(env[name]) : undefined)
-const parts = new Set((env.BENCH_ONLY ?? 'decode,wal,http,kafka,rollup,query,ruler,rules-test').split(','))
+const parts = new Set((env.BENCH_ONLY ?? 'decode,wal,http,kafka,rollup,query,ruler,rules-test,aggregation').split(','))
 
 const results: BenchResults = {
   date: new Date().toISOString(),
@@ -117,6 +121,11 @@ await part('ruler', async () => {
 await part('rules-test', async () => {
   results.rulesTest = await benchRulesTest({ runs: number('BENCH_RULES_TEST_RUNS'), log: (line) => console.log(line) })
   console.log(`\n${formatRulesTestBench(results.rulesTest)}`)
+})
+
+await part('aggregation', async () => {
+  results.aggregation = await benchAggregation({ log: (line) => console.log(line) })
+  console.log(`\n${formatAggregationBench(results.aggregation)}`)
 })
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json')
