@@ -26,7 +26,7 @@ export interface RemoteWriteHandlerOptions {
   snappy: SnappyCodec
   fingerprinter: Fingerprinter
   metrics: ReceiverMetrics
-  limits: ValidationLimits & { maxRequestBodyBytes: number; maxDecompressedBytes: number; maxConcurrentWrites: number; bodyReadTimeoutMs: number }
+  limits: ValidationLimits & { maxRequestBodyBytes: number; maxDecompressedBytes: number; maxConcurrentWrites: number; bodyReadTimeoutMs: number; maxSamplesPerRequest: number; maxSamplesPerSeries: number }
   /** Server-wide bytes of requests in flight; a request that would pass it gets 429. */
   budget?: InFlightBudget
   rawRetentionMs: number
@@ -40,6 +40,8 @@ export interface RemoteWriteHandlerOptions {
 }
 
 const REJECTS_NAMED = 3
+/** In-flight bytes charged per byte of decompressed protobuf for the decoded series (an estimate: sample objects and label strings). */
+const DECODED_PER_WIRE_BYTE = 2
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
@@ -55,7 +57,7 @@ export function describeRejections(rejections: Rejection[], totalSeries: number,
   return `rejected ${plural(samples, 'sample')} of ${seriesCount} of ${totalSeries} series (${stored}): ${named.join('; ')}${more}`
 }
 
-type Stage = 'content_type' | 'body' | 'concurrency' | 'snappy' | 'protobuf' | 'series_limit' | 'ha' | 'validation' | 'sink'
+type Stage = 'content_type' | 'body' | 'concurrency' | 'snappy' | 'protobuf' | 'series_limit' | 'sample_limit' | 'ha' | 'validation' | 'sink'
 
 function requestRejectReason(stage: Stage, status: number): string {
   switch (stage) {
@@ -71,6 +73,8 @@ function requestRejectReason(stage: Stage, status: number): string {
       return 'malformed_protobuf'
     case 'series_limit':
       return 'too_many_series'
+    case 'sample_limit':
+      return 'too_many_samples'
     case 'ha':
       return 'ha_store_unavailable'
     default:
@@ -130,6 +134,11 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
       }
       const raw = opts.snappy.uncompress(body, opts.limits.maxDecompressedBytes)
       stage = 'protobuf'
+      // The decoded request is charged before it exists: an estimate of DECODED_PER_WIRE_BYTE
+      // bytes of decoded series per byte of protobuf.
+      if (lease && !lease.grow(raw.byteLength * DECODED_PER_WIRE_BYTE)) {
+        throw new TooManyRequestsError(`server busy: in-flight request memory is at its limit of ${lease.budgetBytes} bytes`, 1)
+      }
       let judged: JudgedSeries[]
       let metadata: MetricMetadata[]
       let exemplars = 0
@@ -151,7 +160,20 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
         throw new PayloadTooLargeError(`${judged.length} series in one request, over the limit of ${opts.limits.maxSeriesPerRequest}`)
       }
       let received = 0
-      for (const s of judged) received += s.samples.length
+      let longest = 0
+      for (const s of judged) {
+        received += s.samples.length
+        longest = Math.max(longest, s.samples.length)
+      }
+      stage = 'sample_limit'
+      // Before anything is stored: one series of 2.5M samples in one request, accepted, took
+      // the server to 10 GB and broke every later rollup refresh.
+      if (received > opts.limits.maxSamplesPerRequest) {
+        throw new PayloadTooLargeError(`${received} samples in one request, over the limit of ${opts.limits.maxSamplesPerRequest}`)
+      }
+      if (longest > opts.limits.maxSamplesPerSeries) {
+        throw new PayloadTooLargeError(`a series with ${longest} samples in one request, over the limit of ${opts.limits.maxSamplesPerSeries} per series`)
+      }
       opts.metrics.samplesReceived.inc({ protocol }, received)
       if (exemplars > 0) opts.metrics.exemplarsDropped.inc(exemplars)
 

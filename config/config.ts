@@ -44,6 +44,8 @@ export interface Config {
     maxDecompressedBytes: number
     maxConcurrentWrites: number
     bodyReadTimeoutMs: number
+    maxSamplesPerRequest: number
+    maxSamplesPerSeries: number
     maxInFlightBytes: number
     /** 0: derived from the descriptor limit (http/connection-guard.ts). */
     maxConnections: number

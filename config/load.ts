@@ -170,6 +170,8 @@ interface RawConfig {
     creation_grace_period: string
     max_concurrent_writes: number
     body_read_timeout: string
+    max_samples_per_request: number
+    max_samples_per_series: number
     max_in_flight_bytes: number | string
     max_connections: number
     first_request_timeout: string
@@ -295,6 +297,8 @@ function toTyped(r: RawConfig): Config {
       creationGracePeriodMs: durations(r.limits.creation_grace_period, 'limits.creation_grace_period'),
       maxConcurrentWrites: r.limits.max_concurrent_writes,
       bodyReadTimeoutMs: durations(r.limits.body_read_timeout, 'limits.body_read_timeout'),
+      maxSamplesPerRequest: r.limits.max_samples_per_request,
+      maxSamplesPerSeries: r.limits.max_samples_per_series,
       maxInFlightBytes: parseSizeBytes(r.limits.max_in_flight_bytes),
       maxConnections: r.limits.max_connections,
       firstRequestTimeoutMs: durations(r.limits.first_request_timeout, 'limits.first_request_timeout'),
