@@ -46,7 +46,7 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
     maxBytes: config.wal.maxBytes,
     fsync: config.wal.fsync,
     logger,
-    metrics: createWalMetrics(registry),
+    metrics: createWalMetrics(registry, config.wal.maxBytes),
   })
   onShutdown(() => wal.close())
   const checkpoint = await FlushCheckpoint.open(config.wal.dir)

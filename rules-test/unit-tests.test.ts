@@ -162,8 +162,8 @@ describe('rules test agrees with promtool test rules', () => {
     }
   })
 
-  it('the shipped example rule tests pass with both', async () => {
-    const file = new URL('../examples/rules/queues.test.yml', import.meta.url).pathname
+  it.each(['queues.test.yml', 'metrichouse.test.yml'])('the shipped example rule tests %s pass with both', async (name) => {
+    const file = new URL(`../examples/rules/${name}`, import.meta.url).pathname
     expect(await promtoolPasses(file)).toBe(true)
     const result = await runTestFile(file)
     expect(result.cases.flatMap((c) => c.failures)).toEqual([])

@@ -25,9 +25,15 @@ export const noopWalMetrics: WalMetrics = {
   incReopens() {},
 }
 
-/** Registers the WAL's metrics on the given registry (never the global default one). */
-export function createWalMetrics(registry: Registry): WalMetrics {
+/**
+ * Registers the WAL's metrics on the given registry (never the global default one). With
+ * `maxBytes`, also the limit, so that "near full" is one ratio (examples/rules/metrichouse.yml).
+ */
+export function createWalMetrics(registry: Registry, maxBytes?: number): WalMetrics {
   const registers = [registry]
+  if (maxBytes !== undefined) {
+    new Gauge({ name: 'metrichouse_wal_max_bytes', help: 'wal.max_bytes: above it, writes get 503 until the flusher catches up', registers }).set(maxBytes)
+  }
   const fsync = new Histogram({
     name: 'metrichouse_wal_fsync_duration_seconds',
     help: 'Time spent in fdatasync of a WAL segment file.',
