@@ -98,7 +98,7 @@ async function outputs(): Promise<string> {
   const rs = await store.readWrite.query({
     query: `SELECT metric_name, series_id, toUnixTimestamp64Milli(timestamp) AS t, value, count() AS copies FROM samples
 WHERE position(metric_name, ':') > 0 GROUP BY metric_name, series_id, t, value ORDER BY metric_name, series_id, t`,
-    format: 'TSV',
+    format: 'TabSeparated',
   })
   return rs.text()
 }
