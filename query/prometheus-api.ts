@@ -25,6 +25,7 @@ import { errorJson, queryResultJson, successJson, type ApiErrorType } from './ap
 import { BadDataError, MAX_TIME_MS, MIN_TIME_MS, parseDurationParam, parseTimeParam, requestParams } from './api-params.js'
 import { parseSeriesSelector } from '../promql/parser.js'
 import type { MetadataEntry, MetadataQuery } from '../store/metadata-store.js'
+import type { TsdbStatusSource } from './tsdb-status.js'
 
 export interface MetadataSource {
   metadata(q: MetadataQuery, signal?: AbortSignal): Promise<Map<string, MetadataEntry[]>>
@@ -32,6 +33,9 @@ export interface MetadataSource {
 
 /** Prometheus refuses range queries of more points per series than this. */
 export const MAX_POINTS_PER_SERIES = 11_000
+
+/** Most entries per list /api/v1/status/tsdb returns, whatever `limit` asks. */
+const MAX_TSDB_STATUS_LIMIT = 10_000
 
 export interface BuildInfo {
   version: string
@@ -52,6 +56,8 @@ export interface PrometheusApiOptions {
   rangeQuery?: RangeQueryRunner
   /** Server maximum and default for the `timeout` parameter. */
   timeoutMs: number
+  /** /api/v1/status/tsdb's source; absent: the endpoint is not served. */
+  tsdbStatus?: TsdbStatusSource
   /** /api/v1/metadata's source; absent: an empty answer. */
   metadata?: MetadataSource
   /** Most series /api/v1/series, /labels and /label/x/values return without a `limit`. */
@@ -273,6 +279,17 @@ export function prometheusApiRoutes(opts: PrometheusApiOptions): Route[] {
     return successJson(JSON.stringify(Object.fromEntries(found)))
   })
 
+  // Prometheus: `limit` (default 10) entries in each list.
+  const tsdbStatus = endpoint('tsdb_status', async (params, signal) => {
+    const v = one(params, 'limit')
+    let limit = 10
+    if (v !== undefined && v !== '') {
+      if (!/^[0-9]{1,6}$/.test(v) || Number(v) === 0) throw new BadDataError(`limit must be a positive number`)
+      limit = Math.min(Number(v), MAX_TSDB_STATUS_LIMIT)
+    }
+    return successJson(JSON.stringify(await opts.tsdbStatus!.status(limit, signal)))
+  })
+
   const buildinfo = endpoint('buildinfo', async () => successJson(JSON.stringify(opts.buildInfo)))
 
   // Grafana asks for exemplars with every range query when exemplars are enabled: none here.
@@ -289,6 +306,7 @@ export function prometheusApiRoutes(opts: PrometheusApiOptions): Route[] {
   routes.push({ method: 'get', path: '/api/v1/label/:name/values', handler: labelValues })
   routes.push({ method: 'get', path: '/api/v1/metadata', handler: metadata })
   routes.push({ method: 'get', path: '/api/v1/status/buildinfo', handler: buildinfo })
+  if (opts.tsdbStatus) routes.push({ method: 'get', path: '/api/v1/status/tsdb', handler: tsdbStatus })
   both('/api/v1/query_exemplars', exemplars)
   return routes
 }

@@ -17,6 +17,7 @@ import { MemoryCacheBackend, RedisCacheBackend } from './cache-backends.js'
 import type { ClickHouseLimits } from './clickhouse-limits.js'
 import { ClickHouseQuerier, type ClickHouseQuerierOptions } from './clickhouse-querier.js'
 import { ClickHouseMetadataStore } from '../store/metadata-store.js'
+import { TsdbStatusSource } from './tsdb-status.js'
 import { prometheusApiRoutes, type BuildInfo } from './prometheus-api.js'
 import { RangeQueryCache, type CacheBackend } from './results-cache.js'
 
@@ -119,6 +120,7 @@ export function createQueryService(opts: QueryServiceOptions): QueryService {
     timeoutMs: config.timeoutMs,
     buildInfo: buildInfo(),
     metadata: new ClickHouseMetadataStore({ client: opts.client }),
+    tsdbStatus: new TsdbStatusSource(opts.client),
     registry: opts.registry,
     logger: opts.logger,
   })
