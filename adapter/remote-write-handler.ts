@@ -9,6 +9,7 @@ import type { InFlightBudget } from '../http/in-flight-budget.js'
 import { readBody } from '../http/read-body.js'
 import { decodeWriteRequestV1Cached } from '../proto/decode-v1-cached.js'
 import { decodeWriteRequestV2 } from '../proto/decode-v2.js'
+import { countSeries } from '../proto/count-series.js'
 import { SeriesCache } from '../proto/series-cache.js'
 import type { Fingerprinter } from '../proto/fingerprint.js'
 import { snappyUncompressedLength, type SnappyCodec } from '../proto/snappy.js'
@@ -133,6 +134,12 @@ export function remoteWriteHandler(opts: RemoteWriteHandlerOptions) {
         throw new TooManyRequestsError(`server busy: in-flight request memory is at its limit of ${lease.budgetBytes} bytes`, 1)
       }
       const raw = opts.snappy.uncompress(body, opts.limits.maxDecompressedBytes)
+      stage = 'protobuf'
+      const seriesCount = countSeries(raw, version)
+      stage = 'series_limit'
+      if (seriesCount > opts.limits.maxSeriesPerRequest) {
+        throw new PayloadTooLargeError(`${seriesCount} series in one request, over the limit of ${opts.limits.maxSeriesPerRequest}`)
+      }
       stage = 'protobuf'
       // The decoded request is charged before it exists: an estimate of DECODED_PER_WIRE_BYTE
       // bytes of decoded series per byte of protobuf.

@@ -12,6 +12,7 @@ import { encodeRw1, type TestSeries } from './wire.js'
 const PER_SERIES = 1000
 const PER_REQUEST = 3000
 const BUDGET = 64 * 1024
+const SERIES = 50
 
 let server: TestServer
 const T0 = Date.now() - 30 * 60_000
@@ -38,6 +39,7 @@ describe('memory bounds on remote write', () => {
       'limits-max-samples-per-series': String(PER_SERIES),
       'limits-max-samples-per-request': String(PER_REQUEST),
       'limits-max-in-flight-bytes': String(BUDGET),
+      'limits-max-series-per-request': String(SERIES),
     })
   })
 
@@ -48,6 +50,7 @@ describe('memory bounds on remote write', () => {
   const cases = [
     { name: 'a series with more samples than the per-series limit', series: () => [seriesOf('mb_long', 0, PER_SERIES + 1)], status: 413, text: `over the limit of ${PER_SERIES} per series` },
     { name: 'more samples than the per-request limit', series: () => [0, 1, 2, 3].map((k) => seriesOf('mb_many', k, 800)), status: 413, text: `3200 samples in one request, over the limit of ${PER_REQUEST}` },
+    { name: 'more series than the per-request limit (counted before decoding)', series: () => Array.from({ length: SERIES + 1 }, (_, k) => seriesOf('mb_wide', k, 1)), status: 413, text: `${SERIES + 1} series in one request, over the limit of ${SERIES}` },
     { name: 'a request within both limits', series: () => [0, 1].map((k) => seriesOf('mb_ok', k, 800)), status: 204, text: '' },
   ]
   for (const c of cases) {
@@ -60,8 +63,9 @@ describe('memory bounds on remote write', () => {
 
   it('stores nothing of the refused requests and all of the accepted one, and counts the refusals', async () => {
     expect(await server.waitForNumber(`SELECT count() FROM samples WHERE metric_name = 'mb_ok'`, 1600)).toBe(1600)
-    expect(await server.sqlNumber(`SELECT count() FROM samples WHERE metric_name IN ('mb_long', 'mb_many')`)).toBe(0)
+    expect(await server.sqlNumber(`SELECT count() FROM samples WHERE metric_name IN ('mb_long', 'mb_many', 'mb_wide')`)).toBe(0)
     expect(await rejected('too_many_samples')).toBe(2)
+    expect(await rejected('too_many_series')).toBe(1)
   })
 
   it('answers 429 while in-flight requests hold the memory budget, and 204 once they are gone', async () => {
