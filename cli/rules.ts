@@ -5,7 +5,7 @@
 import { UsageError } from './rules-args.js'
 
 const USAGE = `Usage:
-  metrichouse rules lint [--format text|json|github] [--fail-on error|warning|info] [--config FILE] FILES|DIRS...
+  metrichouse rules lint [--url URL [--bearer-token-file FILE] [--lookback 30d] [--backtest 7d]] [--format text|json|github] [--fail-on error|warning|info] [--config FILE] FILES|DIRS...
   metrichouse rules test [--junit FILE] [--run REGEX] [--storage memory|clickhouse] TEST_FILES...
   metrichouse rules compile [--format text|json] FILES|DIRS...
 
@@ -37,6 +37,11 @@ export async function rules(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`metrichouse rules ${sub}: ${err.message}\n`)
+      return 2
+    }
+    // The query endpoint of `rules lint --url` failed or refused: an I/O error, not a finding.
+    if ((err as Error).name === 'QueryEndpointError') {
+      process.stderr.write(`metrichouse rules ${sub}: ${(err as Error).message}\n`)
       return 2
     }
     throw err
