@@ -2,8 +2,8 @@ import fc from 'fast-check'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it, vi } from 'vitest'
-import { rules } from '../cli/rules.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { runRulesCli } from '../test/run-rules-cli.js'
 import { parseLintConfig } from './lint-config.js'
 import { lintText } from './lint.js'
 
@@ -187,18 +187,8 @@ describe('metrichouse rules lint: output and exit status', () => {
   const warn = file('warn.yml', GOOD.replace('    for: 5m\n', ''))
   const bad = file('bad.yml', GOOD.replace('== 0', '=='))
 
-  async function runLint(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = ''
-    let err = ''
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true))
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true))
-    try {
-      return { code: await rules(['lint', ...argv]), out, err }
-    } finally {
-      o.mockRestore()
-      e.mockRestore()
-    }
-  }
+  const runLint = (...argv: string[]) => runRulesCli('lint', ...argv)
+
 
   it('a directory skips promtool unit-test files that sit beside the rules', async () => {
     const { code, out } = await runLint(new URL('../examples/rules/', import.meta.url).pathname)

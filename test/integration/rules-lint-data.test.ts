@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { rules } from '../../cli/rules.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BacktestRow } from '../../rules-compiler/backtest.js'
 import { remoteWriteFleet, type FleetSeries } from '../fleet.js'
+import { runRulesCli } from '../run-rules-cli.js'
 import { startTestServer, type TestServer } from './server.js'
 
 const TOKEN = 'rules-lint-token'
@@ -64,18 +64,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function lint(...argv: string[]) {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true))
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true))
-  try {
-    return { code: await rules(['lint', ...argv]), out, err }
-  } finally {
-    o.mockRestore()
-    e.mockRestore()
-  }
-}
+const lint = (...argv: string[]) => runRulesCli('lint', ...argv)
 
 describe('rules lint --url against a running serve', () => {
   it('reports a selector without series and label names no series has, and backtests each alert with its "for"', async () => {
