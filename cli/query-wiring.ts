@@ -18,7 +18,7 @@ export function queryServiceFromConfig(config: Config, client: ClickHouseClient,
     config: config.query,
     registry,
     logger,
-    querier: { tiers: tierPlannerFromConfig(config) },
+    querier: { tiers: tierPlannerFromConfig(config), readSnapshots: readSnapshotsFromConfig(config) },
   })
 }
 
@@ -26,10 +26,16 @@ export function queryServiceFromConfig(config: Config, client: ClickHouseClient,
 export function querierFromConfig(config: Config, client: ClickHouseClient): ClickHouseQuerier {
   return new ClickHouseQuerier(client, {
     tiers: tierPlannerFromConfig(config),
+    readSnapshots: readSnapshotsFromConfig(config),
     maxSeries: config.query.maxSeries,
     maxSamples: config.query.maxSamples,
     limits: queryLimits(config.query),
   })
+}
+
+/** One snapshot per query needs one numbering of insert blocks: not a cluster's (query/read-snapshot.ts). */
+function readSnapshotsFromConfig(config: Config): boolean {
+  return !config.clickhouse.cluster
 }
 
 function tierPlannerFromConfig(config: Config): TierPlanner {

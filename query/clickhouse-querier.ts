@@ -35,6 +35,7 @@ import {
 import type { Tier, TierSpan } from '../rollup/resolution.js'
 import { matcherSetsWhere, matchersWhere, pinnedMetricName } from './matcher-sql.js'
 import { LIMIT_ERROR_CODES, limitSettings, settingsClause, type ClickHouseLimits } from './clickhouse-limits.js'
+import { SNAPSHOT_CONDITION, snapshotParams, takeReadSnapshot, type ReadSnapshot } from './read-snapshot.js'
 import { countsPoints, rollupSql, type PlanScope, type TierPlanner } from './tier-source.js'
 
 /** reinterpretAsUInt64 of Prometheus's stale marker NaN (0x7ff0000000000002). */
@@ -60,6 +61,11 @@ export interface ClickHouseQuerierOptions {
    * Never consulted when hints.rawOnly is set.
    */
   tiers?: TierPlanner
+  /**
+   * Bound the raw reads of one query (`forQuery`) by one snapshot of the store (default true).
+   * Off for a cluster, where insert block numbers do not give one (query/read-snapshot.ts).
+   */
+  readSnapshots?: boolean
   /** Called once per select with the tiers read, the series and the samples returned. */
   onSelect?: (tiers: readonly Tier[], series: number, samples: number) => void
   /** ClickHouse-side bounds on every statement (query/clickhouse-limits.ts); absent: none. */
@@ -67,6 +73,13 @@ export interface ClickHouseQuerierOptions {
 }
 
 export class QueryLimitError extends PromQLExecutionError {}
+
+/** What one query fixes for all its reads (`forQuery`). */
+interface QueryScope {
+  readonly plan: PlanScope | undefined
+  /** The query's read snapshot, taken on first use; absent when snapshots are off. */
+  readonly snapshot: ((signal?: AbortSignal) => Promise<ReadSnapshot>) | undefined
+}
 
 interface SeriesRow {
   id: string
@@ -80,6 +93,7 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
   readonly pushdown: PushdownOptions
   /** Appended to every statement: the limits travel in the text (see clickhouse-limits.ts). */
   private readonly settings: string
+  private readonly readSnapshots: boolean
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -89,6 +103,7 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
     this.maxSamples = options.maxSamples ?? 50_000_000
     this.pushdown = { matchers: true, lastSample: true, ...options.pushdown }
     this.settings = options.limits ? settingsClause(limitSettings(options.limits)) : ''
+    this.readSnapshots = options.readSnapshots ?? true
   }
 
   select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]> {
@@ -97,10 +112,15 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
 
   /**
    * One query's view (promql/api.ts `forQuery`): every selector plans its tiers from the
-   * whole query's range, at the instant the query started.
+   * whole query's range, at the instant the query started, and reads raw samples as of one
+   * snapshot of the store (query/read-snapshot.ts), taken before the query's first read.
    */
   forQuery(range: QueryRange): Querier {
-    const scope = this.options.tiers?.scope(range)
+    let snapshot: Promise<ReadSnapshot> | undefined
+    const scope: QueryScope = {
+      plan: this.options.tiers?.scope(range),
+      snapshot: this.readSnapshots ? (signal) => (snapshot ??= this.run(signal, () => takeReadSnapshot(this.client, signal))) : undefined,
+    }
     const view: Querier = {
       select: (matchers, hints, signal) => this.read(matchers, hints, scope, signal),
       forQuery: () => view,
@@ -108,14 +128,17 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
     return view
   }
 
-  private async read(matchers: readonly LabelMatcher[], hints: SelectHints, scope: PlanScope | undefined, signal?: AbortSignal): Promise<SeriesData[]> {
+  private async read(matchers: readonly LabelMatcher[], hints: SelectHints, scope: QueryScope | undefined, signal?: AbortSignal): Promise<SeriesData[]> {
+    // Before the series lookup: a series is registered before its samples are written, so
+    // every series with samples in the snapshot is found.
+    const snapshot = await scope?.snapshot?.(signal)
     const series = await this.resolveSeries(matchers, hints.start, signal)
     if (series.length === 0) return []
-    const spans: TierSpan[] = hints.rawOnly || !this.options.tiers ? [{ tier: 'raw', start: hints.start, end: hints.end }] : this.options.tiers.plan(hints, scope)
+    const spans: TierSpan[] = hints.rawOnly || !this.options.tiers ? [{ tier: 'raw', start: hints.start, end: hints.end }] : this.options.tiers.plan(hints, scope?.plan)
     const lastOnly =
       spans.length === 1 && spans[0].tier === 'raw' && this.pushdown.lastSample && hints.step === 0 && hints.range === 0 && hints.end - hints.start <= hints.lookbackDelta
     const acc = new SeriesAccumulator(series)
-    for (const span of spans) acc.add(await this.readSpan(series, span, hints.func, lastOnly, signal), span.tier !== 'raw' && countsPoints(hints.func))
+    for (const span of spans) acc.add(await this.readSpan(series, span, hints.func, lastOnly, snapshot, signal), span.tier !== 'raw' && countsPoints(hints.func))
     const data = acc.result(this.maxSamples)
     this.options.onSelect?.(
       spans.map((s) => s.tier),
@@ -152,8 +175,9 @@ LIMIT {limit:UInt64}`,
     return rows
   }
 
-  private async readSpan(series: SeriesRow[], span: TierSpan, func: string | undefined, lastOnly: boolean, signal?: AbortSignal): Promise<string> {
+  private async readSpan(series: SeriesRow[], span: TierSpan, func: string | undefined, lastOnly: boolean, snapshot: ReadSnapshot | undefined, signal?: AbortSignal): Promise<string> {
     const params = {
+      ...(snapshot ? snapshotParams(snapshot) : {}),
       names: [...new Set(series.map((s) => s.s_name))],
       ids: series.map((s) => BigInt(s.id)),
       start: clampMs(span.start),
@@ -161,6 +185,7 @@ LIMIT {limit:UInt64}`,
       limit: this.maxSamples + 1,
     }
     const keys = 'metric_name IN {names:Array(String)} AND series_id IN {ids:Array(UInt64)}'
+    const rawKeys = snapshot ? `${keys} AND ${SNAPSHOT_CONDITION}` : keys
     let sql: string
     if (span.tier !== 'raw') {
       // The bucket start is in the key; the sample times bound the rows exactly.
@@ -171,12 +196,12 @@ LIMIT {limit:UInt64}`,
     } else if (lastOnly) {
       sql = `SELECT series_id, toUnixTimestamp64Milli(max(timestamp)) AS t, argMax(value, timestamp) AS v, reinterpretAsUInt64(v) = ${STALE_MARKER_BITS} AS stale
 FROM samples
-WHERE ${keys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')
+WHERE ${rawKeys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')
 GROUP BY series_id`
     } else {
       sql = `SELECT series_id, toUnixTimestamp64Milli(timestamp) AS t, value AS v, reinterpretAsUInt64(value) = ${STALE_MARKER_BITS} AS stale
 FROM samples
-WHERE ${keys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')
+WHERE ${rawKeys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')
 ORDER BY series_id, t
 LIMIT {limit:UInt64}`
     }

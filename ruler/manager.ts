@@ -61,7 +61,10 @@ export class RuleManager {
       // Rules of one group often read the same selectors at the same instant (a warning and a
       // critical variant, a ratio's numerator and denominator): storage answers each once per
       // evaluation. The ruler's own writes are overlaid after the memo, so they stay visible.
-      const session = overlayQuerier(memoizedQuerier(opts.querier), this.recent)
+      // One view of storage for the whole evaluation: every rule of the group reads one
+      // state of the store (query/read-snapshot.ts), as a single query does.
+      const t = (opts.now ?? Date.now)()
+      const session = overlayQuerier(memoizedQuerier(opts.querier.forQuery?.({ start: t, end: t }) ?? opts.querier), this.recent)
       return async (expr, time, signal) => toSamples(await opts.engine.instantQuery(session, expr, time, { rawOnly: true, signal }))
     }
     this.select = (matchers, start, end) => querier.select(matchers, { start, end, step: 0, range: 0, lookbackDelta: 0, rawOnly: true })

@@ -5,7 +5,7 @@
  * the next rule of the same evaluation. The overlay Querier answers from storage and from
  * these samples together (same series merged by timestamp; storage wins on a tie).
  */
-import type { LabelMatcher, Labels, Querier, SelectHints, SeriesData } from '../promql/api.js'
+import type { LabelMatcher, Labels, Querier, QueryRange, SelectHints, SeriesData } from '../promql/api.js'
 import { compileAnchored } from '../promql/regex.js'
 import { labelsKey, type OutputSample } from './types.js'
 
@@ -77,9 +77,11 @@ function matches(m: LabelMatcher, v: string): boolean {
   }
 }
 
-/** Storage plus the ruler's recent writes. */
+/** Storage plus the ruler's recent writes; a query's view (forQuery) of storage stays overlaid. */
 export function overlayQuerier(base: Querier, recent: RecentSamples): Querier {
+  const scoped = base.forQuery?.bind(base)
   return {
+    ...(scoped ? { forQuery: (range: QueryRange) => overlayQuerier(scoped(range), recent) } : {}),
     async select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]> {
       const stored = await base.select(matchers, hints, signal)
       const extra = recent.select(matchers, hints.start, hints.end)

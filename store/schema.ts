@@ -99,7 +99,11 @@ ENGINE = ${engineClause(target, 'MergeTree', 'samples')}
 PARTITION BY toStartOfHour(timestamp)
 ORDER BY (metric_name, series_id, timestamp)
 TTL ${rawTtl}
-SETTINGS ${dedupSetting(target)}, ttl_only_drop_parts = 1${storagePolicySetting(target)}`,
+SETTINGS ${dedupSetting(target)}, ttl_only_drop_parts = 1, enable_block_number_column = 1${storagePolicySetting(target)}`,
+      // Every row keeps the number of the insert block that wrote it, through merges: a query
+      // reads only blocks up to the newest at its start (query/read-snapshot.ts), so all its
+      // statements see one state of the store. Tables created before it get it here.
+      `ALTER TABLE ${localName(target, 'samples')}${onCluster(target)} MODIFY SETTING enable_block_number_column = 1`,
       ...distributedTable(target, 'samples'),
       ...metadataStatements(target, opts.rawRetentionMs),
     ],
