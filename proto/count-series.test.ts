@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { BadRequestError } from '../errors/http-errors.js'
-import { encodeRw1, encodeRw2, type TestSeries } from '../test/integration/wire.js'
+import { encodeRw1, encodeRw2, type TestSample } from '../test/integration/wire.js'
 import { countSeries } from './count-series.js'
 import { decodeWriteRequestV1 } from './decode-v1.js'
 import { decodeWriteRequestV2 } from './decode-v2.js'
 
-function series(n: number): TestSeries[] {
+function series(n: number): { labels: [string, string][]; samples: TestSample[] }[] {
   return Array.from({ length: n }, (_, i) => ({ labels: [['__name__', 'm'], ['i', String(i)]], samples: [{ timestampMs: 1_700_000_000_000 + i, value: i }] }))
 }
 
