@@ -30,8 +30,10 @@ function newestSource() {
   return newest
 }
 
-const built = existsSync(entry) && existsSync(stamp) ? statSync(stamp).mtimeMs : -1
 const sources = newestSource()
+// An installed package ships dist/ and no sources: nothing to build.
+if (sources === 0 && existsSync(entry)) process.exit(0)
+const built = existsSync(entry) && existsSync(stamp) ? statSync(stamp).mtimeMs : -1
 if (built >= 0 && built >= sources) process.exit(0)
 if (sources === 0) {
   process.stderr.write('metrichouse: dist/ is missing and there are no sources to build it from\n')
