@@ -140,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createJsonLogger(config.logLevel)
 
   if (command === 'migrate') {
-    // Loaded on demand: store/schema.ts reaches the embedded engine, which takes a second to load;
+    // Loaded on demand: the schema modules load the embedded engine, which takes a second;
     // `rules lint|test` and --help should not wait for it.
     const { publicSchema, schemaOptionsFromConfig } = await import('../rollup/public-schema.js')
     if (values.print) {
