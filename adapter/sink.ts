@@ -1,18 +1,8 @@
-import type { Label, MetricMetadata, Sample } from '../proto/types.js'
+import type { SeriesSamples } from '../proto/series-ref.js'
+import type { MetricMetadata } from '../proto/types.js'
 
-/** A series that passed validation: labels sorted by name, fingerprint computed. */
-export interface AcceptedSeries {
-  /** Stable 64-bit fingerprint of the sorted label set (proto/fingerprint.ts). */
-  seriesId: bigint
-  metricName: string
-  labels: Label[]
-  samples: Sample[]
-  /**
-   * One object per series for as long as the receiver caches it, shared by every batch of
-   * that series: a key under which downstream stages may cache what they derive from it.
-   */
-  memo?: object
-}
+/** A series that passed validation (its SeriesRef: labels sorted by name, id computed) and its samples. */
+export type AcceptedSeries = SeriesSamples
 
 export interface AcceptedBatch {
   series: AcceptedSeries[]

@@ -67,26 +67,26 @@ describe('validateSeries', () => {
 
   it('stores valid series beside invalid ones', () => {
     const r = validateSeries([series({ __name__: 'up', job: 'a' }), series({ job: 'x' }), series({ __name__: 'up', job: 'b' })], ctx)
-    expect(r.accepted.map((s) => s.labels.find((l) => l.name === 'job')!.value)).toEqual(['a', 'b'])
+    expect(r.accepted.map((s) => s.ref.labels.find((l) => l.name === 'job')!.value)).toEqual(['a', 'b'])
     expect(r.rejections.map((x) => x.seriesIndex)).toEqual([1])
   })
 
   it('sorts unsorted labels and gives them the id of the sorted form', () => {
     const sorted = validateSeries([series({ __name__: 'up', instance: 'h:1', job: 'a' })], ctx)
     const unsorted = validateSeries([series({ job: 'a', __name__: 'up', instance: 'h:1' })], ctx)
-    expect(unsorted.accepted[0].labels.map((l) => l.name)).toEqual(['__name__', 'instance', 'job'])
-    expect(unsorted.accepted[0].seriesId).toBe(sorted.accepted[0].seriesId)
+    expect(unsorted.accepted[0].ref.labels.map((l) => l.name)).toEqual(['__name__', 'instance', 'job'])
+    expect(unsorted.accepted[0].ref.id).toBe(sorted.accepted[0].ref.id)
     expect(sorted.unchanged).toBe(true)
     expect(unsorted.unchanged).toBe(false)
   })
 
   it('drops labels with empty values, as Prometheus does', () => {
     const r = validateSeries([series({ __name__: 'up', empty: '', job: 'a' })], ctx)
-    expect(r.accepted[0].labels).toEqual([
+    expect(r.accepted[0].ref.labels).toEqual([
       { name: '__name__', value: 'up' },
       { name: 'job', value: 'a' },
     ])
-    expect(r.accepted[0].seriesId).toBe(validateSeries([series({ __name__: 'up', job: 'a' })], ctx).accepted[0].seriesId)
+    expect(r.accepted[0].ref.id).toBe(validateSeries([series({ __name__: 'up', job: 'a' })], ctx).accepted[0].ref.id)
   })
 
   it('passes series with no samples over silently', () => {
@@ -96,6 +96,6 @@ describe('validateSeries', () => {
   })
 
   it('reports the metric name of accepted series', () => {
-    expect(validateSeries([series({ __name__: 'node_load1', job: 'n' })], ctx).accepted[0].metricName).toBe('node_load1')
+    expect(validateSeries([series({ __name__: 'node_load1', job: 'n' })], ctx).accepted[0].ref.metricName).toBe('node_load1')
   })
 })

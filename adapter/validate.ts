@@ -6,6 +6,7 @@
 import type { ValidationLimits } from '../config/config.js'
 import type { Fingerprinter } from '../proto/fingerprint.js'
 import { compareUtf8 } from '../proto/fingerprint.js'
+import type { SeriesRef } from '../proto/series-ref.js'
 import type { DecodedSeries, Label, Sample } from '../proto/types.js'
 import type { AcceptedSeries } from './sink.js'
 
@@ -91,7 +92,7 @@ function isSortedUnique(labels: readonly Label[]): boolean {
  * judges each series once per process, not once per request.
  */
 export type SeriesVerdict = (
-  | { ok: true; seriesId: bigint; metricName: string; labels: Label[]; normalised: boolean; memo: object }
+  | { ok: true; ref: SeriesRef; normalised: boolean }
   | { ok: false; reason: RejectReason; message: string; normalised: boolean }
 ) & {
   /** With HA labels configured: the series' cluster and replica, when it carries both. */
@@ -141,7 +142,7 @@ function judgeNormalised(labels: Label[], normalised: boolean, limits: Validatio
   const problem = checkLabels(labels, limits)
   if (problem) return { ok: false, reason: problem.reason, message: `${formatLabels(labels)}: ${problem.message}`, normalised }
   const metricName = labels.find((l) => l.name === '__name__')!.value
-  return { ok: true, seriesId: fingerprinter.fingerprint(labels), metricName, labels, normalised, memo: {} }
+  return { ok: true, ref: { id: fingerprinter.fingerprint(labels), metricName, labels }, normalised }
 }
 
 export interface JudgedSeries {
@@ -189,13 +190,13 @@ export function validateSeries(series: readonly JudgedSeries[], ctx: ValidationC
     if (future > 0 || old > 0) {
       samples = samples.filter((x) => x.timestampMs <= maxTs && x.timestampMs >= minTs)
       unchanged = false
-      const name = formatLabels(verdict.labels)
+      const name = formatLabels(verdict.ref.labels)
       if (future > 0)
         rejections.push({ seriesIndex: i, reason: 'too_far_in_future', message: `${name}: ${future} samples more than ${ctx.limits.creationGracePeriodMs / 1000}s in the future`, samples: future })
       if (old > 0) rejections.push({ seriesIndex: i, reason: 'too_old', message: `${name}: ${old} samples older than the raw retention`, samples: old })
       if (samples.length === 0) continue
     }
-    accepted.push({ seriesId: verdict.seriesId, metricName: verdict.metricName, labels: verdict.labels, samples, memo: verdict.memo })
+    accepted.push({ ref: verdict.ref, samples })
     acceptedSamples += samples.length
   }
   return { accepted, acceptedSamples, rejections, unchanged }

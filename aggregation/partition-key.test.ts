@@ -7,7 +7,7 @@ const fingerprinter = await Fingerprinter.create()
 
 function series(name: string, labels: Record<string, string>) {
   const all = [{ name: '__name__', value: name }, ...Object.entries(labels).map(([n, value]) => ({ name: n, value }))].sort((a, b) => (a.name < b.name ? -1 : 1))
-  return { seriesId: fingerprinter.fingerprint(all), labels: all }
+  return { id: fingerprinter.fingerprint(all), labels: all }
 }
 
 const RULES = `
@@ -32,6 +32,6 @@ describe('AggregationPartitionKey', () => {
 
   it('leaves a series no rule matches on its own fingerprint', () => {
     const s = series('disk', { instance: 'h1' })
-    expect(key.keyOf(s)).toBe(s.seriesId)
+    expect(key.keyOf(s)).toBe(s.id)
   })
 })

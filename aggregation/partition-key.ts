@@ -9,13 +9,11 @@
  * keeps its own fingerprint, spread as before. Measured on the 1000 pools x 100 servers
  * layout with `without: [instance]` rules: bench/aggregation.ts, bench/README.md.
  */
+import type { SeriesRef } from '../proto/series-ref.js'
 import type { Label } from '../proto/types.js'
 import { groupLabels, ruleMatches, type AggregationRule } from './rules.js'
 
-export interface KeyedSeries {
-  seriesId: bigint
-  labels: Label[]
-}
+export type KeyedSeries = Pick<SeriesRef, 'id' | 'labels'>
 
 const CACHE_MAX = 1_000_000
 
@@ -28,7 +26,7 @@ export class AggregationPartitionKey {
   ) {}
 
   keyOf(series: KeyedSeries): bigint {
-    const hit = this.cache.get(series.seriesId)
+    const hit = this.cache.get(series.id)
     if (hit !== undefined) return hit
     let common: Label[] | undefined
     for (const rule of this.rules) {
@@ -36,13 +34,13 @@ export class AggregationPartitionKey {
       const names = new Set(groupLabels(rule, series.labels).map((l) => l.name))
       common = (common ?? series.labels.filter((l) => l.name !== '__name__')).filter((l) => names.has(l.name))
     }
-    let key = series.seriesId
+    let key = series.id
     if (common) {
       const name = series.labels.find((l) => l.name === '__name__')
       key = this.fingerprint(name ? [name, ...common] : common)
     }
     if (this.cache.size >= CACHE_MAX) this.cache.clear()
-    this.cache.set(series.seriesId, key)
+    this.cache.set(series.id, key)
     return key
   }
 }

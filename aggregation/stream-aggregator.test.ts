@@ -16,15 +16,15 @@ function series(text: string, points: [number, number][]): SeriesSamples {
     labels.push({ name, value: value.replace(/"/g, '') })
   }
   labels.sort((a, b) => (a.name < b.name ? -1 : 1))
-  return { seriesId: fingerprinter.fingerprint(labels), metricName: m[1], labels, samples: points.map(([t, value]) => ({ timestampMs: t * 1000, value })) }
+  return { ref: { id: fingerprinter.fingerprint(labels), metricName: m[1], labels }, samples: points.map(([t, value]) => ({ timestampMs: t * 1000, value })) }
 }
 
 /** Outputs as `name{labels} t=v` lines, sorted. */
 function lines(outputs: SeriesSamples[]): string[] {
   const out: string[] = []
   for (const s of outputs) {
-    const labels = s.labels.filter((l) => l.name !== '__name__').map((l) => `${l.name}="${l.value}"`).join(',')
-    for (const p of s.samples) out.push(`${s.metricName}{${labels}} ${p.timestampMs / 1000}=${p.value}`)
+    const labels = s.ref.labels.filter((l) => l.name !== '__name__').map((l) => `${l.name}="${l.value}"`).join(',')
+    for (const p of s.samples) out.push(`${s.ref.metricName}{${labels}} ${p.timestampMs / 1000}=${p.value}`)
   }
   return out.sort()
 }

@@ -182,14 +182,14 @@ export class StreamAggregator {
             dropped.late++
             continue
           }
-          const track = rs.tracks.get(s.seriesId)
+          const track = rs.tracks.get(s.ref.id)
           if (track && t <= track.lastTs) {
             if (t === track.lastTs) dropped.duplicate++
             else dropped.outOfOrder++
             continue
           }
           rs.firstTs ??= t
-          this.add(rule, rs, group, s.seriesId, track, sample)
+          this.add(rule, rs, group, s.ref.id, track, sample)
           aggregated++
         }
       }
@@ -202,19 +202,19 @@ export class StreamAggregator {
 
   private groupOf(r: number, s: SeriesSamples): GroupRef | null {
     const cache = this.groupCache[r]
-    let g = cache.get(s.seriesId)
+    let g = cache.get(s.ref.id)
     if (g !== undefined) return g
     const rule = this.rules[r]
-    if (ruleMatches(rule, s.labels)) {
-      const labels = groupLabels(rule, s.labels)
-      let key = s.metricName
+    if (ruleMatches(rule, s.ref.labels)) {
+      const labels = groupLabels(rule, s.ref.labels)
+      let key = s.ref.metricName
       for (const l of labels) key += `\xff${l.name}\xff${l.value}`
-      g = { key, metricName: s.metricName, labels }
+      g = { key, metricName: s.ref.metricName, labels }
     } else {
       g = null
     }
     if (cache.size >= MATCH_CACHE_MAX) cache.clear()
-    cache.set(s.seriesId, g)
+    cache.set(s.ref.id, g)
     return g
   }
 
@@ -362,7 +362,7 @@ export class StreamAggregator {
     for (const l of labels) key += `\xff${l.name}\xff${l.value}`
     let s = outputs.get(key)
     if (!s) {
-      s = { seriesId: this.opts.fingerprint(labels), metricName: name, labels, samples: [] }
+      s = { ref: { id: this.opts.fingerprint(labels), metricName: name, labels }, samples: [] }
       outputs.set(key, s)
     }
     s.samples.push({ timestampMs: end, value })

@@ -49,9 +49,7 @@ async function batch(round: number): Promise<SeriesSamples[]> {
   const fp = await Fingerprinter.create()
   const payload = makeNodeExporterPayload(SERIES, Math.ceil(ROWS / SERIES), Date.now() - 3_600_000 + round)
   const series = payload.series.map((s) => ({
-    seriesId: fp.fingerprint(s.labels),
-    metricName: s.labels[0]!.value,
-    labels: s.labels,
+    ref: { id: fp.fingerprint(s.labels), metricName: s.labels[0]!.value, labels: s.labels },
     samples: s.samples,
   }))
   series[0]!.samples[0] = { timestampMs: series[0]!.samples[0]!.timestampMs, value: NaN, nanBits: STALE_BITS }
@@ -62,7 +60,7 @@ async function batch(round: number): Promise<SeriesSamples[]> {
 function encodeTsv(series: readonly SeriesSamples[]): Buffer {
   const lines: string[] = []
   for (const s of series) {
-    const prefix = `${s.metricName}\t${s.seriesId}\t`
+    const prefix = `${s.ref.metricName}\t${s.ref.id}\t`
     for (const x of s.samples) {
       const nan = Number.isNaN(x.value)
       lines.push(`${prefix}${x.timestampMs}\t${nan ? 'nan' : x.value}\t${nan ? (x.nanBits ?? 0n).toString() : '0'}`)
@@ -82,11 +80,11 @@ function encodeNative(series: readonly SeriesSamples[]): Buffer {
   const valueBits = new BigUint64Array(values.buffer)
   let i = 0
   for (const s of series) {
-    const prefix = samplesRowPrefix(s.metricName, s.seriesId)
+    const prefix = samplesRowPrefix(s.ref.metricName, s.ref.id)
     const name = Buffer.from(prefix.subarray(0, prefix.length - 8))
     for (const x of s.samples) {
       names.push(name)
-      ids[i] = s.seriesId
+      ids[i] = s.ref.id
       ts[i] = BigInt(x.timestampMs)
       if (Number.isNaN(x.value)) valueBits[i] = x.nanBits ?? 0x7ff8000000000001n
       else values[i] = x.value

@@ -118,9 +118,9 @@ function* scrapes(seriesCount: number, hours: number, t0: number): Generator<Ser
       else if (k === 'noisy_gauge') v = Math.max(0, Math.round(v * 100 + Math.floor(rand() * 11) - 5)) / 100
       values[i] = v
       batch.push({
-        seriesId: BigInt(i + 1),
+        ref: { id: BigInt(i + 1),
         metricName: names[i]!,
-        labels: [],
+        labels: [] },
         samples: [{ timestampMs: t0 + s * 15_000 + offsets[i]! + Math.floor(rand() * 5), value: v }],
       })
     }

@@ -56,7 +56,7 @@ export const adapter = role('adapter', async ({ config, logger, registry, onShut
     metrics: new ProducerMetrics(registry),
     logger,
     produceTimeoutMs: config.kafka.produceTimeoutMs,
-    partitionKey: partitionKey && ((s) => partitionKey.keyOf(s)),
+    partitionKey: partitionKey && ((s) => partitionKey.keyOf(s.ref)),
   })
   await sink.connectedProducer()
   onShutdown(() => sink.close())

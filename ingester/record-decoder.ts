@@ -11,33 +11,24 @@ import { decodeWriteRequestV1Cached } from '../proto/decode-v1-cached.js'
 import type { Fingerprinter } from '../proto/fingerprint.js'
 import { SeriesCache } from '../proto/series-cache.js'
 import type { SnappyCodec } from '../proto/snappy.js'
-import type { Label } from '../proto/types.js'
-import { samplesRowPrefix, type SeriesSamples } from '../store/rowbinary-encoder.js'
+import type { SeriesRef, SeriesSamples } from '../proto/series-ref.js'
 
 // Records were validated before they were written; this only bounds a corrupt one.
 const MAX_RECORD_UNCOMPRESSED_BYTES = 1 << 30
 
-interface SeriesEntry {
-  seriesId: bigint
-  metricName: string
-  labels: Label[]
-  rowPrefix: Uint8Array
-}
-
 export class RecordDecoder {
-  private readonly cache: SeriesCache<SeriesEntry>
+  private readonly cache: SeriesCache<SeriesRef>
 
   constructor(
     private readonly snappy: SnappyCodec,
     fingerprinter: Fingerprinter,
     cacheEntries?: number,
   ) {
-    this.cache = new SeriesCache<SeriesEntry>(
+    this.cache = new SeriesCache<SeriesRef>(
       (labels) => {
         let metricName = ''
         for (const l of labels) if (l.name === '__name__') metricName = l.value
-        const seriesId = fingerprinter.fingerprint(labels)
-        return { seriesId, metricName, labels, rowPrefix: samplesRowPrefix(metricName, seriesId) }
+        return { id: fingerprinter.fingerprint(labels), metricName, labels }
       },
       { maxEntries: cacheEntries },
     )
@@ -47,8 +38,7 @@ export class RecordDecoder {
     const request = decodeWriteRequestV1Cached(this.snappy.uncompress(record, MAX_RECORD_UNCOMPRESSED_BYTES), this.cache)
     for (const s of request.series) {
       if (s.samples.length === 0) continue
-      const e = s.entry
-      into.push({ seriesId: e.seriesId, metricName: e.metricName, labels: e.labels, samples: s.samples, rowPrefix: e.rowPrefix })
+      into.push({ ref: s.entry, samples: s.samples })
     }
     return into
   }

@@ -6,7 +6,7 @@
  * (the table is an AggregatingMergeTree keyed by series_id).
  */
 import type { SeriesRow } from '../store/sample-store.js'
-import type { SeriesSamples } from '../store/rowbinary-encoder.js'
+import type { SeriesSamples } from '../proto/series-ref.js'
 
 const HOUR_MS = 3_600_000
 
@@ -27,14 +27,15 @@ export class SeriesRegistry {
         if (sample.timestampMs < min) min = sample.timestampMs
         if (sample.timestampMs > max) max = sample.timestampMs
       }
-      const known = this.written.get(s.seriesId)
+      const { id, metricName, labels } = s.ref
+      const known = this.written.get(id)
       if (known !== undefined && Math.floor(max / HOUR_MS) <= known) continue
-      const row = rows.get(s.seriesId)
+      const row = rows.get(id)
       if (row) {
         row.firstSeenMs = Math.min(row.firstSeenMs, min)
         row.lastSeenMs = Math.max(row.lastSeenMs, max)
       } else {
-        rows.set(s.seriesId, { seriesId: s.seriesId, metricName: s.metricName, labels: s.labels, firstSeenMs: min, lastSeenMs: max })
+        rows.set(id, { seriesId: id, metricName, labels, firstSeenMs: min, lastSeenMs: max })
       }
     }
     return [...rows.values()]

@@ -22,13 +22,13 @@ function series(n: number): AcceptedSeries[] {
       { name: '__name__', value: 'm' },
       { name: 'instance', value: `i-${i}` },
     ]
-    return { seriesId: fingerprinter.fingerprint(labels), metricName: 'm', labels, samples: [{ timestampMs: 1000 + i, value: i }] }
+    return { ref: { id: fingerprinter.fingerprint(labels), metricName: 'm', labels }, samples: [{ timestampMs: 1000 + i, value: i }] }
   })
 }
 
 describe('partitionOf', () => {
   it('is stable, in range, and spreads series over every partition', () => {
-    const ids = series(600).map((s) => s.seriesId)
+    const ids = series(600).map((s) => s.ref.id)
     for (const partitions of [1, 3, 6, 12, 64]) {
       const counts = new Array<number>(partitions).fill(0)
       for (const id of ids) {
@@ -52,7 +52,7 @@ describe('encodeRequestMessages', () => {
       expect(m.headers[REQUEST_HEADER]).toBe('12345')
       const decoded = decodeWriteRequestV1(snappy.uncompress(m.value, 1 << 20))
       const names = decoded.series.map((s) => s.labels[1].value)
-      expect(names).toEqual(groups.get(m.partition)!.map((s) => s.labels[1].value))
+      expect(names).toEqual(groups.get(m.partition)!.map((s) => s.ref.labels[1].value))
     }
   })
 

@@ -20,7 +20,7 @@ import { partitionOf } from './partitioner.js'
 /** What a series is partitioned by: its fingerprint, unless aggregation groups series (aggregation/partition-key.ts). */
 export type PartitionKey = (series: AcceptedSeries) => bigint
 
-const seriesKey: PartitionKey = (s) => s.seriesId
+const seriesKey: PartitionKey = (s) => s.ref.id
 
 export interface OutMessage {
   partition: number

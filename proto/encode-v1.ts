@@ -12,6 +12,7 @@
  * NaN samples are written with their `nanBits` when present so that the stale marker
  * (0x7ff0000000000002) survives a round trip bit for bit.
  */
+import type { SeriesSamples } from './series-ref.js'
 import type { Label, MetricMetadata, Sample } from './types.js'
 import { METRIC_TYPES } from './decode-v1.js'
 
@@ -19,6 +20,9 @@ export interface SeriesToEncode {
   labels: Label[]
   samples: Sample[]
 }
+
+/** Decoded series, or accepted ones (whose labels are their SeriesRef's). */
+export type EncodableSeries = SeriesToEncode | SeriesSamples
 
 const TWO_POW_32 = 4294967296
 
@@ -158,11 +162,11 @@ class Writer {
  * Encodes series (and optional metadata) as a remote-write 1.0 WriteRequest. The
  * result is a view of the encoder's buffer, owned by the caller.
  */
-export function encodeWriteRequestV1(series: readonly SeriesToEncode[], metadata?: readonly MetricMetadata[]): Uint8Array {
+export function encodeWriteRequestV1(series: readonly EncodableSeries[], metadata?: readonly MetricMetadata[]): Uint8Array {
   const w = new Writer(series.length * 320 + (metadata?.length ?? 0) * 128)
   for (const s of series) {
     const tsStart = w.open(0x0a, 2)
-    for (const l of s.labels) {
+    for (const l of 'ref' in s ? s.ref.labels : s.labels) {
       const lStart = w.open(0x0a, 1)
       w.string(0x0a, l.name)
       w.string(0x12, l.value)

@@ -64,8 +64,8 @@ export class SeriesLoader {
           currentWindow = w
           let list = windows.get(w)
           if (!list) windows.set(w, (list = []))
-          current = list.find((x) => x.seriesId === seriesId)
-          if (!current) list.push((current = { seriesId, metricName, labels, samples: [] }))
+          current = list.find((x) => x.ref.id === seriesId)
+          if (!current) list.push((current = { ref: { id: seriesId, metricName, labels }, samples: [] }))
         }
         const stale = s.stale?.[i] === 1
         current.samples.push(stale ? { timestampMs: t, value: NaN, nanBits: STALE_NAN_BITS } : { timestampMs: t, value: s.values[i] })

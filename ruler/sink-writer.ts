@@ -24,7 +24,7 @@ export class SinkSampleWriter implements SampleWriter {
         .sort((a, b) => compareUtf8(a.name, b.name))
       const seriesId = this.fingerprinter.fingerprint(labels)
       let series = bySeries.get(seriesId)
-      if (!series) bySeries.set(seriesId, (series = { seriesId, metricName: s.labels.__name__ ?? '', labels, samples: [] }))
+      if (!series) bySeries.set(seriesId, (series = { ref: { id: seriesId, metricName: s.labels.__name__ ?? '', labels }, samples: [] }))
       series.samples.push(s.stale ? { timestampMs: s.timestampMs, value: NaN, nanBits: STALE_NAN_BITS } : { timestampMs: s.timestampMs, value: s.value })
     }
     const series = [...bySeries.values()]

@@ -37,17 +37,17 @@ describe('startRuler', () => {
       expect(ruler.manager.ruleGroups().map((g) => g.spec.name)).toEqual(['a'])
       const first = await pollUntil('a first result', 5_000, async () => sink.batches.find((b) => b.series.length > 0))
       const s = first.series[0]!
-      expect(s.labels).toEqual([{ name: '__name__', value: 'one' }])
-      expect(s.seriesId).toBe(fingerprinter.fingerprint([{ name: '__name__', value: 'one' }]))
+      expect(s.ref.labels).toEqual([{ name: '__name__', value: 'one' }])
+      expect(s.ref.id).toBe(fingerprinter.fingerprint([{ name: '__name__', value: 'one' }]))
       expect(s.samples[0]!.value).toBe(1)
 
       writeFileSync(file, 'groups:\n- name: b\n  interval: 1s\n  rules:\n  - record: two\n    expr: vector(2)\n')
       process.emit('SIGHUP', 'SIGHUP')
       await pollUntil('the reloaded group', 5_000, async () => (ruler.manager.ruleGroups()[0]?.spec.name === 'b' ? true : undefined))
       // Group a is gone: its series ends with a staleness marker (exact bits); group b writes `two`.
-      const marker = sink.batches.flatMap((b) => b.series).find((x) => x.metricName === 'one' && x.samples.some((p) => p.nanBits !== undefined))
+      const marker = sink.batches.flatMap((b) => b.series).find((x) => x.ref.metricName === 'one' && x.samples.some((p) => p.nanBits !== undefined))
       expect(marker?.samples.at(-1)?.nanBits).toBe(0x7ff0000000000002n)
-      await pollUntil('a result of the new rules', 5_000, async () => sink.batches.find((b) => b.series.some((x) => x.metricName === 'two')))
+      await pollUntil('a result of the new rules', 5_000, async () => sink.batches.find((b) => b.series.some((x) => x.ref.metricName === 'two')))
     } finally {
       await ruler.stop()
     }

@@ -9,18 +9,9 @@
  * (names and types) makes the payload self-describing, so chDB reads it through the `file`
  * table function and a ClickHouse server straight from the HTTP body (store/connection.ts).
  */
-import type { Label, Sample } from '../proto/types.js'
+import type { SeriesSamples } from '../proto/series-ref.js'
 
-export interface SeriesSamples {
-  seriesId: bigint
-  metricName: string
-  labels: Label[]
-  samples: Sample[]
-  /** samplesRowPrefix(metricName, seriesId), when the caller has it cached. */
-  rowPrefix?: Uint8Array
-  /** An object shared by every batch of this series (see AcceptedSeries.memo): the key of prefixCache. */
-  memo?: object
-}
+export type { SeriesSamples } from '../proto/series-ref.js'
 
 /**
  * The columns the rows carry, in order, with the types the header declares: the table's own
@@ -72,20 +63,13 @@ export function samplesRowPrefix(metricName: string, seriesId: bigint): Uint8Arr
   return out
 }
 
-/**
- * prefixCache: row prefixes by series memo, kept by the caller across batches, so a prefix
- * is built once per series rather than once per series per batch.
- */
-export function encodeSamplesRowBinary(series: readonly SeriesSamples[], prefixCache?: WeakMap<object, Uint8Array>): { body: Buffer; rows: number } {
+/** The rows of `series`; fills each SeriesRef's insertPrefix the first time it is seen. */
+export function encodeSamplesRowBinary(series: readonly SeriesSamples[]): { body: Buffer; rows: number } {
   let size = HEADER.length
   let rows = 0
   for (const s of series) {
-    if (s.rowPrefix === undefined) {
-      const cached = s.memo && prefixCache?.get(s.memo)
-      s.rowPrefix = cached ?? samplesRowPrefix(s.metricName, s.seriesId)
-      if (!cached && s.memo && prefixCache) prefixCache.set(s.memo, s.rowPrefix)
-    }
-    size += s.samples.length * (s.rowPrefix.length + ROW_TAIL)
+    const prefix = (s.ref.insertPrefix ??= samplesRowPrefix(s.ref.metricName, s.ref.id))
+    size += s.samples.length * (prefix.length + ROW_TAIL)
     rows += s.samples.length
   }
   const buf = Buffer.allocUnsafe(size)
@@ -93,7 +77,7 @@ export function encodeSamplesRowBinary(series: readonly SeriesSamples[], prefixC
   HEADER.copy(buf, 0)
   let pos = HEADER.length
   for (const s of series) {
-    const prefix = s.rowPrefix!
+    const prefix = s.ref.insertPrefix!
     const plen = prefix.length
     for (const sample of s.samples) {
       for (let i = 0; i < plen; i++) buf[pos + i] = prefix[i]

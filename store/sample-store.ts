@@ -32,13 +32,10 @@ function dateTime64Text(ms: number): string {
 }
 
 export class ClickHouseSampleStore implements SampleStore {
-  // Row prefixes of the series the receiver still caches (freed with them: weak keys).
-  private readonly prefixes = new WeakMap<object, Uint8Array>()
-
   constructor(private readonly insertRaw: StoreClients['insertRaw']) {}
 
   async insertSamples(series: readonly SeriesSamples[], dedupToken: string): Promise<number> {
-    const { body, rows } = encodeSamplesRowBinary(series, this.prefixes)
+    const { body, rows } = encodeSamplesRowBinary(series)
     if (rows === 0) return 0
     await this.insert('samples', SAMPLE_INSERT_COLUMNS, 'RowBinaryWithNamesAndTypes', body, dedupToken)
     return rows

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 import { RecentBatches } from './recent-batches.js'
 
-const batch = (n: number): SeriesSamples[] => [{ seriesId: BigInt(n), metricName: 'm', labels: [], samples: [] }]
+const batch = (n: number): SeriesSamples[] => [{ ref: { id: BigInt(n), metricName: 'm', labels: [] }, samples: [] }]
 
 describe('RecentBatches', () => {
   it('hands each batch over once, by position', () => {

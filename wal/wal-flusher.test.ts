@@ -188,7 +188,7 @@ describe('sample values', () => {
       return { timestampMs: T0 + i, value, nanBits: Number.isNaN(value) ? BigInt('0x' + hex) : undefined }
     })
     const labels = [{ name: '__name__', value: 'bits_exact' }]
-    await new ClickHouseSampleStore(store.insertRaw).insertSamples([{ seriesId: fingerprinter.fingerprint(labels), metricName: 'bits_exact', labels, samples }], 'bits-exact-1')
+    await new ClickHouseSampleStore(store.insertRaw).insertSamples([{ ref: { id: fingerprinter.fingerprint(labels), metricName: 'bits_exact', labels }, samples }], 'bits-exact-1')
     const got = await scalar(`SELECT arrayStringConcat(groupArray(leftPad(lower(hex(reinterpretAsUInt64(value))), 16, '0')), ',') FROM (SELECT value FROM samples WHERE metric_name = 'bits_exact' ORDER BY timestamp)`)
     expect(got.split(',')).toEqual(bits)
   })
@@ -196,7 +196,7 @@ describe('sample values', () => {
   it('keeps metric names with characters TSV must escape', async () => {
     const name = 'odd\tname\\with\nescapes'
     const labels = [{ name: '__name__', value: name }]
-    await new ClickHouseSampleStore(store.insertRaw).insertSamples([{ seriesId: 1n, metricName: name, labels, samples: [{ timestampMs: T0, value: 1 }] }], 'escapes-1')
+    await new ClickHouseSampleStore(store.insertRaw).insertSamples([{ ref: { id: 1n, metricName: name, labels }, samples: [{ timestampMs: T0, value: 1 }] }], 'escapes-1')
     const rs = await store.readWrite.query({ query: `SELECT count() AS n FROM samples WHERE metric_name = {name:String}`, query_params: { name }, format: 'JSONEachRow' })
     expect(await rs.json()).toEqual([{ n: 1 }])
   })

@@ -22,7 +22,7 @@ afterEach(() => {
 
 function batch(value: number, requestId?: bigint): AcceptedBatch {
   const labels = [{ name: '__name__', value: 'up' }]
-  return { series: [{ seriesId: 1n, metricName: 'up', labels, samples: [{ timestampMs: 1000 + value, value, nanBits: undefined }] }], metadata: [], sampleCount: 1, requestId }
+  return { series: [{ ref: { id: 1n, metricName: 'up', labels }, samples: [{ timestampMs: 1000 + value, value, nanBits: undefined }] }], metadata: [], sampleCount: 1, requestId }
 }
 
 async function openWal(dir?: string) {

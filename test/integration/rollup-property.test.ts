@@ -202,9 +202,7 @@ describe('rollup tiers against the TypeScript reference', () => {
             const bySeries = new Map<number, Sample[]>()
             for (const a of batch) bySeries.set(a.series, [...(bySeries.get(a.series) ?? []), toSample(a.sample)])
             const rows: SeriesSamples[] = [...bySeries].map(([s, samples]) => ({
-              seriesId: ids[s]!,
-              metricName: metrics[s]!,
-              labels: [{ name: '__name__', value: metrics[s]! }],
+              ref: { id: ids[s]!, metricName: metrics[s]!, labels: [{ name: '__name__', value: metrics[s]! }] },
               samples,
             }))
             await sampleStore.insertSamples(rows, `prop-${run}-${p}-${batchNo}`)

@@ -122,9 +122,7 @@ describe('exactly-once through every tier', () => {
 describe('backfill', () => {
   const store1 = () => new ClickHouseSampleStore(store.insertRaw)
   const series = (name: string, id: bigint, t: number) => ({
-    seriesId: id,
-    metricName: name,
-    labels: [{ name: '__name__', value: name }],
+    ref: { id, metricName: name, labels: [{ name: '__name__', value: name }] },
     samples: [0, 1, 2, 3].map((i) => ({ timestampMs: t + i * 20_000, value: 100 + i })),
   })
 
@@ -180,7 +178,7 @@ describe('migrate', () => {
     await migrate(store.readWrite, publicSchema({ ...BASE, rollup: { ...BASE.rollup, refreshSeconds: 1 } }))
     const t = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR
     await new ClickHouseSampleStore(store.insertRaw).insertSamples(
-      [{ seriesId: 9n, metricName: 'scheduled_gauge', labels: [{ name: '__name__', value: 'scheduled_gauge' }], samples: [{ timestampMs: t, value: 4 }] }],
+      [{ ref: { id: 9n, metricName: 'scheduled_gauge', labels: [{ name: '__name__', value: 'scheduled_gauge' }] }, samples: [{ timestampMs: t, value: 4 }] }],
       'scheduled-1',
     )
     const deadline = Date.now() + 20_000
