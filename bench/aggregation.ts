@@ -152,14 +152,14 @@ export async function benchAggregation(opts: { pools?: number; scrapes?: number;
     const dashRules = parseAggregationRules(`- { match: 'bench_pool_load', interval: 30s, without: [instance], outputs: [sum_samples] }`, 'bench')
     const dashStage = new BatchAggregation({ rules: dashRules, lagMs: 0, keepInput: true, dropInput: false, store: stateStore, fingerprint, metrics, logger: silentLogger })
     const dashLander = new BatchLander(sampleStore, new SeriesRegistry(), dashStage)
-    const base: { seriesId: bigint; labels: Label[] }[] = []
+    const base: { id: bigint; labels: Label[] }[] = []
     for (let p = 0; p < dashPools; p++) for (let s = 0; s < 100; s++) {
       const l = labels('bench_pool_load', p, s)
-      base.push({ seriesId: fingerprint(l), labels: l })
+      base.push({ id: fingerprint(l), labels: l })
     }
     // One more scrape than shown: its samples close the last shown interval.
     for (let k = 1; k <= dashScrapes + 1; k++) {
-      const batch: SeriesSamples[] = base.map((b) => ({ seriesId: b.seriesId, metricName: 'bench_pool_load', labels: b.labels, samples: [{ timestampMs: dashT0 + k * 30_000 - 5000, value: Math.floor(rand() * 100) }] }))
+      const batch: SeriesSamples[] = base.map((b) => ({ ref: { id: b.id, metricName: 'bench_pool_load', labels: b.labels }, samples: [{ timestampMs: dashT0 + k * 30_000 - 5000, value: Math.floor(rand() * 100) }] }))
       await dashLander.land(batch, `bench-dash:${k}`, { stream: 'bench-dash', from: String(k), to: String(k + 1) })
     }
     const rawVolume = await bytesOf(store, 'bench_volume_raw', `metric_name = 'bench_pool_load' AND timestamp <= fromUnixTimestamp64Milli(${dashT0 + dashScrapes * 30_000})`)
@@ -190,7 +190,7 @@ export async function benchAggregation(opts: { pools?: number; scrapes?: number;
     const perPartitionBySeries = new Array<number>(partitions).fill(0)
     for (const b of base) {
       perPartition[partitionOf(keyer.keyOf(b), partitions)]++
-      perPartitionBySeries[partitionOf(b.seriesId, partitions)]++
+      perPartitionBySeries[partitionOf(b.id, partitions)]++
     }
     const mean = base.length / partitions
     return {
