@@ -55,7 +55,7 @@ function batch(k: number): SeriesSamples[] {
       { name: 'job', value: 'replay' },
     ]
     const value = i === 0 && k >= 7 ? k - 7 : k * (i + 1)
-    out.push({ seriesId: fingerprinter.fingerprint(labels), metricName: 'replay_total', labels, samples: [{ timestampMs: T0 + k * 20_000 + 1, value }] })
+    out.push({ ref: { id: fingerprinter.fingerprint(labels), metricName: 'replay_total', labels }, samples: [{ timestampMs: T0 + k * 20_000 + 1, value }] })
   }
   return out
 }
