@@ -38,8 +38,7 @@ import { LIMIT_ERROR_CODES, limitSettings, settingsClause, type ClickHouseLimits
 import { SNAPSHOT_CONDITION, snapshotParams, takeReadSnapshot, type ReadSnapshot } from './read-snapshot.js'
 import { countsPoints, rollupSql, type PlanScope, type TierPlanner } from './tier-source.js'
 
-/** reinterpretAsUInt64 of Prometheus's stale marker NaN (0x7ff0000000000002). */
-export const STALE_MARKER_BITS = '9218868437227405314'
+import { STALE_MARKER_BITS_SQL as STALE_MARKER_BITS } from '../proto/stale-marker.js'
 
 // series.last_seen is written at most once an hour per series (ingester/series-registry.ts):
 // it may lag the newest sample by up to an hour, so time filters on it keep that slack.

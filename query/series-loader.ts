@@ -10,8 +10,7 @@ import type { Labels } from '../promql/api.js'
 import type { SampleStore, SeriesRow } from '../store/sample-store.js'
 import type { SeriesSamples } from '../store/rowbinary-encoder.js'
 
-/** Prometheus's stale marker (0x7ff0000000000002). */
-export const STALE_NAN_BITS = 0x7ff0000000000002n
+import { STALE_NAN_BITS } from '../proto/stale-marker.js'
 
 // Four days of hourly partitions per insert: under ClickHouse's 100 partitions per block.
 const WINDOW_MS = 96 * 3_600_000

@@ -47,8 +47,7 @@ const TIERS: Record<RollupTier, TierSpec> = {
   '1h': { table: 'samples_1h', bucket: 'toStartOfHour', partition: 'toMonday(timestamp)', retention: 'oneHourRetentionMs' },
 }
 
-/** Prometheus' stale marker as UInt64 bits (0x7ff0000000000002). */
-export const STALE_MARKER_BITS = '9218868437227405314'
+import { STALE_MARKER_BITS_SQL as STALE_MARKER_BITS } from '../proto/stale-marker.js'
 
 
 /** Samples younger than raw expiry plus this margin are copied to samples_backfill too. */

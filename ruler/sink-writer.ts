@@ -7,7 +7,7 @@ import type { AcceptedSeries, Sink } from '../adapter/sink.js'
 import { compareUtf8, Fingerprinter } from '../proto/fingerprint.js'
 import type { OutputSample, SampleWriter } from './types.js'
 
-const STALE_NAN_BITS = 0x7ff0000000000002n
+import { STALE_NAN_BITS } from '../proto/stale-marker.js'
 
 export class SinkSampleWriter implements SampleWriter {
   constructor(

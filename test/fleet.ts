@@ -12,7 +12,7 @@ import type { SnappyCodec } from '../proto/snappy.js'
 import type { LoadSeries } from '../query/series-loader.js'
 import { prng } from './prng.js'
 
-export const STALE_NAN_BITS = 0x7ff0000000000002n
+import { STALE_NAN_BITS } from '../proto/stale-marker.js'
 export const SCRAPE_MS = 15_000
 
 export interface FleetOptions {

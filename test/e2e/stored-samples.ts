@@ -3,7 +3,8 @@
  * public schema (`samples`, `series`), keyed like the peers' counts (`seriesKey`) so the
  * two sides can be compared series by series.
  */
-import { STALE_MARKER_BITS, type Metrichouse } from '../peers/metrichouse.js'
+import { STALE_MARKER_BITS_SQL as STALE_MARKER_BITS } from '../../proto/stale-marker.js'
+import type { Metrichouse } from '../peers/metrichouse.js'
 
 /** Whatever answers SQL over the store: `serve`, or the scale-out stack's `store` role. */
 type SqlPeer = Pick<Metrichouse, 'query' | 'queryNumber'>

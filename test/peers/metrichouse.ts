@@ -15,8 +15,7 @@ import { makeTempDir, type TempDir } from './temp-dir.js'
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const CLI_MAIN = join(REPO_ROOT, 'dist', 'cli', 'main.js')
 
-/** reinterpretAsUInt64 of the Prometheus stale marker NaN, 0x7ff0000000000002. */
-export const STALE_MARKER_BITS = '9218868437227405314'
+
 
 export interface MetrichouseOptions {
   /** Config file passed as --config. */
