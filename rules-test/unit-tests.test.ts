@@ -232,5 +232,6 @@ describe('metrichouse rules test: output, exit status, JUnit', () => {
     const file = new URL('../examples/rules/queues.test.yml', import.meta.url).pathname
     const { stdout } = await run(process.execPath, [CLI_MAIN, 'rules', 'test', '--storage', 'clickhouse', file], { timeout: 60_000 })
     expect(stdout).toBe(`Unit Testing:  ${file}\n  SUCCESS\n\n`)
-  })
+    // A child process opening an embedded ClickHouse: up to a minute on two loaded cores.
+  }, 90_000)
 })
