@@ -38,7 +38,13 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
   const store: StoreClients = await openStore(storeOptions(config))
   onShutdown(() => store.close())
   await migrate(store.readWrite, publicSchema(schemaOptionsFromConfig(config)))
-  registerRollupMetrics(registry, store.readOnly, logger)
+  // Ad-hoc SQL (store.readOnly), dashboards and the ruler each read on a lane of their own,
+  // so none waits behind another's statement (docs/operations.md, "Isolation"). The rollup
+  // state /metrics reports reads on the dashboards' lane: on the SQL lane a long ad-hoc
+  // statement held every /metrics scrape until it ended.
+  const dashboards = await openReaderLane(config, store)
+  onShutdown(() => dashboards.close())
+  registerRollupMetrics(registry, dashboards.client, logger)
 
   const wal = await WriteAheadLog.open({
     dir: config.wal.dir,
@@ -105,10 +111,6 @@ export const serve = role('serve', async ({ config, logger, registry, onShutdown
     })
   }
 
-  // Ad-hoc SQL (store.readOnly), dashboards and the ruler each read on a lane of their own,
-  // so none waits behind another's statement (docs/operations.md, "Isolation").
-  const dashboards = await openReaderLane(config, store)
-  onShutdown(() => dashboards.close())
   // The Prometheus query API (docs/query.md).
   const queryService = queryServiceFromConfig(config, dashboards.client, registry, logger)
   onShutdown(() => queryService.close())
