@@ -35,10 +35,10 @@ import {
 import type { Tier, TierSpan } from '../rollup/resolution.js'
 import { matcherSetsWhere, matchersWhere, pinnedMetricName } from './matcher-sql.js'
 import { LIMIT_ERROR_CODES, limitSettings, settingsClause, type ClickHouseLimits } from './clickhouse-limits.js'
+import { rawSamplesSql, SAMPLE_KEYS } from './sample-sql.js'
 import { SNAPSHOT_CONDITION, snapshotParams, takeReadSnapshot, type ReadSnapshot } from './read-snapshot.js'
 import { countsPoints, rollupSql, type PlanScope, type TierPlanner } from './tier-source.js'
 
-import { STALE_MARKER_BITS_SQL as STALE_MARKER_BITS } from '../proto/stale-marker.js'
 
 // series.last_seen is written at most once an hour per series (ingester/series-registry.ts):
 // it may lag the newest sample by up to an hour, so time filters on it keep that slack.
@@ -183,7 +183,7 @@ LIMIT {limit:UInt64}`,
       end: clampMs(span.end),
       limit: this.maxSamples + 1,
     }
-    const keys = 'metric_name IN {names:Array(String)} AND series_id IN {ids:Array(UInt64)}'
+    const keys = SAMPLE_KEYS
     const rawKeys = snapshot ? `${keys} AND ${SNAPSHOT_CONDITION}` : keys
     let sql: string
     if (span.tier !== 'raw') {
@@ -192,17 +192,9 @@ LIMIT {limit:UInt64}`,
       AND timestamp >= toDateTime(intDiv({start:Int64}, 1000) - 3600, 'UTC') AND timestamp <= toDateTime(intDiv({end:Int64}, 1000), 'UTC')
       AND last_timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND last_timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')`
       sql = `${rollupSql(span.tier, func, bounds)}\nLIMIT {limit:UInt64}`
-    } else if (lastOnly) {
-      sql = `SELECT series_id, toUnixTimestamp64Milli(max(timestamp)) AS t, argMax(value, timestamp) AS v, reinterpretAsUInt64(v) = ${STALE_MARKER_BITS} AS stale
-FROM samples
-WHERE ${rawKeys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')
-GROUP BY series_id`
     } else {
-      sql = `SELECT series_id, toUnixTimestamp64Milli(timestamp) AS t, value AS v, reinterpretAsUInt64(value) = ${STALE_MARKER_BITS} AS stale
-FROM samples
-WHERE ${rawKeys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')
-ORDER BY series_id, t
-LIMIT {limit:UInt64}`
+      const where = `${rawKeys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')`
+      sql = lastOnly ? rawSamplesSql('newest', where) : `${rawSamplesSql('all', where)}\nLIMIT {limit:UInt64}`
     }
     return this.text(sql, params, signal)
   }

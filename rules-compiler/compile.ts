@@ -11,8 +11,8 @@
 import type { LabelMatcher } from '../promql/api.js'
 import type { MatrixSelector, SubqueryExpr, VectorSelector } from '../promql/ast.js'
 import { printExpr } from '../promql/printer.js'
-import { STALE_MARKER_BITS_SQL as STALE_MARKER_BITS } from '../proto/stale-marker.js'
 import { ClickHouseQuerier } from '../query/clickhouse-querier.js'
+import { rawSamplesSql, SAMPLE_KEYS } from '../query/sample-sql.js'
 import { formatDuration } from './duration.js'
 import { children, parseRuleExpr, type Expr } from './promql.js'
 import type { RuleGroupDefinition } from './rule-file.js'
@@ -88,17 +88,7 @@ function plan(selector: string, matchers: readonly LabelMatcher[], kind: 'instan
   // The evaluation time is a parameter: {t:Int64} (ms). The series lookup's time bound follows it.
   const seriesParams = { ...series.params, minLastSeen: `{t} - ${startBeforeMs} - 3600000` }
   const window = `timestamp >= fromUnixTimestamp64Milli({t:Int64} - ${startBeforeMs}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({t:Int64} - ${endBeforeMs}, 'UTC')`
-  const keys = 'metric_name IN {names:Array(String)} AND series_id IN {ids:Array(UInt64)}'
-  const samplesSql =
-    kind === 'instant'
-      ? `SELECT series_id, toUnixTimestamp64Milli(max(timestamp)) AS t, argMax(value, timestamp) AS v, reinterpretAsUInt64(v) = ${STALE_MARKER_BITS} AS stale
-FROM samples
-WHERE ${keys} AND ${window}
-GROUP BY series_id`
-      : `SELECT series_id, toUnixTimestamp64Milli(timestamp) AS t, value AS v, reinterpretAsUInt64(value) = ${STALE_MARKER_BITS} AS stale
-FROM samples
-WHERE ${keys} AND ${window}
-ORDER BY series_id, t`
+  const samplesSql = rawSamplesSql(kind === 'instant' ? 'newest' : 'all', `${SAMPLE_KEYS} AND ${window}`)
   return {
     selector,
     kind,
