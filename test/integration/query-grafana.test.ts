@@ -56,7 +56,16 @@ beforeAll(async () => {
   const fleet = makeFleet({ pools: 6, hostsPerPool: 2, start: START, samplesPerSeries: SAMPLES })
   const sent = await remoteWriteFleet(fleet, [server.writeUrl], server.snappy)
   expect(await server.waitForNumber('SELECT count() FROM samples', sent, 30_000)).toBe(sent)
-})
+  // metrichouse's own /metrics, pushed into itself a few seconds apart (as a Prometheus scraping
+  // it would remote-write): the self-monitoring dashboard's panels then have data to show.
+  for (let i = 0; i < 3; i++) {
+    const text = await (await fetch(`${server.url}/metrics`)).text()
+    const pushed = await fetch(`${server.url}/api/v1/import/prometheus?extra_label=instance=mh-test:9201&extra_label=job=metrichouse`, { method: 'POST', body: text, headers: { 'Content-Type': 'text/plain; version=0.0.4' } })
+    expect(pushed.status, await pushed.text()).toBeLessThan(300)
+    await new Promise((resolve) => setTimeout(resolve, 2_000))
+  }
+  expect(await server.waitForNumber(`SELECT uniqExact(timestamp) FROM samples WHERE metric_name = 'metrichouse_process_start_time_seconds'`, 3, 30_000)).toBe(3)
+}, 60_000)
 
 afterAll(async () => {
   await server?.stop()
@@ -113,17 +122,30 @@ describe('every panel query of the shipped dashboards', () => {
     for (const metric of ['node_cpu_seconds_total', 'role="web"', 'http_requests_total', 'node_memory_MemAvailable_bytes', 'queue_depth']) expect(exprs).toContain(metric)
   })
 
-  it.each(panelQueries)('$name answers a non-empty matrix', async ({ expr, dashboard }) => {
+  // A panel must show data wherever its metrics have series in the test data; a panel on a
+  // part this test does not run (Kafka, the ruler, the query cache) must at least not fail.
+  async function dataExists(expr: string): Promise<boolean> {
+    const names = [...new Set(expr.match(/[a-zA-Z_:][a-zA-Z0-9_:]*(?=\{)/g) ?? [])]
+    for (const name of names) {
+      const r = (await (await fetch(`${server.url}/api/v1/series?${new URLSearchParams({ 'match[]': name })}`)).json()) as { data: unknown[] }
+      if (r.data.length === 0) return false
+    }
+    return names.length > 0
+  }
+
+  it.each(panelQueries)('$name answers a matrix, non-empty where its data exists', async ({ expr, dashboard }) => {
+    // Now, not the fleet's NOW: the self-metrics were pushed after it.
+    const now = Date.now()
     const { status, body } = await post('/api/v1/query_range', {
       query: expand(expr, dashboard),
-      start: String(Math.floor((NOW - 3_600_000) / 15_000) * 15),
-      end: String(Math.floor(NOW / 15_000) * 15),
+      start: String(Math.floor((now - 3_600_000) / 15_000) * 15),
+      end: String(Math.ceil(now / 15_000) * 15),
       step: '15',
     })
     expect(body.error ?? '', expand(expr, dashboard)).toBe('')
     expect(status).toBe(200)
     expect(body.data.resultType).toBe('matrix')
-    expect(body.data.result.length).toBeGreaterThan(0)
+    if (await dataExists(expand(expr, dashboard))) expect(body.data.result.length, expand(expr, dashboard)).toBeGreaterThan(0)
     for (const s of body.data.result) expect(s.values.every(([, v]) => Number.isFinite(Number(v)))).toBe(true)
   })
 
@@ -133,7 +155,7 @@ describe('every panel query of the shipped dashboards', () => {
       const text = typeof v.query === 'string' ? v.query : v.query.query
       const m = /^label_values\((?:(.+),\s*)?([a-zA-Z_][a-zA-Z0-9_]*)\)$/.exec(text)
       expect(m, text).not.toBeNull()
-      const params = new URLSearchParams({ start: String(Math.floor(NOW / 1000) - 3600), end: String(Math.floor(NOW / 1000)) })
+      const params = new URLSearchParams({ start: String(Math.floor(Date.now() / 1000) - 3600), end: String(Math.ceil(Date.now() / 1000)) })
       if (m![1]) params.append('match[]', expand(m![1], dashboard))
       const response = await fetch(`${server.url}/api/v1/label/${m![2]}/values?${params}`)
       const body = (await response.json()) as { status: string; data: string[] }
