@@ -5,6 +5,7 @@
  *
  * Times are Unix milliseconds everywhere (Prometheus's int64 ms), values Float64.
  */
+import type { Expr } from './ast.js'
 
 /** A label set, `__name__` included when the series has one. Keys in any order. */
 export type Labels = Readonly<Record<string, string>>
@@ -71,6 +72,31 @@ export interface QueryRange {
   readonly end: number
 }
 
+/**
+ * The step grid a subtree is evaluated over, as the engine offers it to storage: steps
+ * start, start+step, ... end (one step when `step` is 0). `@` and offsets inside the
+ * subtree are still to be applied by whoever evaluates it.
+ */
+export interface SubtreeGrid {
+  readonly start: number
+  readonly end: number
+  readonly step: number
+  readonly lookbackDelta: number
+  /** The outer query's start/end: what `@ start()` / `@ end()` mean at any depth. */
+  readonly queryStart: number
+  readonly queryEnd: number
+  readonly rawOnly?: boolean
+}
+
+/** One series of a subtree's instant-vector result: a value slot and a presence flag per step. */
+export interface GridSeries {
+  readonly labels: Labels
+  /** Prometheus's delayed name removal: `__name__` is still in `labels` and goes when the query ends. */
+  readonly dropName: boolean
+  readonly values: Float64Array
+  readonly present: Uint8Array
+}
+
 /** Storage as the engine sees it. Implementations honour `signal` (the client went away). */
 export interface Querier {
   select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]>
@@ -82,6 +108,17 @@ export interface Querier {
    * a caller that evaluates one query in pieces (the results cache, day by day) scopes it once.
    */
   forQuery?(range: QueryRange): Querier
+  /**
+   * Optional: evaluate a whole instant-vector subtree (a range function over a selector, an
+   * aggregation of one, ...) where the data lives, and return only its step grid. The engine
+   * offers every vector-valued node, largest first; `undefined` declines, and the engine then
+   * evaluates the node itself from `select`. An answer must be exactly what the engine would
+   * compute, series in any order. Annotations stay the engine's: it derives rate/increase's
+   * "might not be a counter" note from the result labels, or (for an aggregated result) from a
+   * selector's `__name__="..."` matcher, so a querier declines aggregations over rate/increase
+   * of selectors that do not pin the name.
+   */
+  evaluate?(expr: Expr, grid: SubtreeGrid, signal?: AbortSignal): Promise<GridSeries[] | undefined>
 }
 
 /** Metadata lookups of the HTTP API (/api/v1/series, /labels, /label/x/values). */

@@ -136,3 +136,16 @@ export function isComparisonOp(op: BinaryOp): boolean {
 export function isSetOp(op: BinaryOp): boolean {
   return op === 'and' || op === 'or' || op === 'unless'
 }
+
+/** Every vector selector in the tree (those of matrix selectors and subqueries included). */
+export function selectorsIn(e: Expr): VectorSelector[] {
+  switch (e.type) {
+    case 'VectorSelector': return [e]
+    case 'MatrixSelector': return [e.selector]
+    case 'SubqueryExpr': case 'ParenExpr': case 'UnaryExpr': return selectorsIn(e.expr)
+    case 'Call': return e.args.flatMap(selectorsIn)
+    case 'AggregateExpr': return [...selectorsIn(e.expr), ...(e.param ? selectorsIn(e.param) : [])]
+    case 'BinaryExpr': return [...selectorsIn(e.lhs), ...selectorsIn(e.rhs)]
+    default: return []
+  }
+}

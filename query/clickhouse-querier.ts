@@ -18,7 +18,7 @@
  * A tier resolver (optional) may answer a range query from a rollup table; the querier
  * then reads the columns the resolver names instead of raw `samples`.
  */
-import type { ClickHouseClient } from '@clickhouse/client'
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import { RE2JS } from 're2js'
 import {
   PromQLCanceledError,
@@ -35,18 +35,21 @@ import {
 import type { Tier, TierSpan } from '../rollup/resolution.js'
 import { matcherSetsWhere, matchersWhere, pinnedMetricName } from './matcher-sql.js'
 import { LIMIT_ERROR_CODES, limitSettings, settingsClause, type ClickHouseLimits } from './clickhouse-limits.js'
-import { rawSamplesSql, SAMPLE_KEYS } from './sample-sql.js'
 import { SNAPSHOT_CONDITION, snapshotParams, takeReadSnapshot, type ReadSnapshot } from './read-snapshot.js'
 import { countsPoints, rollupSql, type PlanScope, type TierPlanner } from './tier-source.js'
+import { clampMs, lastSampleSql, matchedSeriesSql, minLastSeen, rawSamplesSql, sampleRangeWhere } from './read-sql.js'
+import type { Expr } from '../promql/ast.js'
+import type { GridSeries, SubtreeGrid } from '../promql/api.js'
+import { compileSubtree, type CompiledStatement } from './pushdown/statement.js'
+import { decodeGridRows } from './pushdown/decode.js'
+import { DEFAULT_MAX_OUTPUT_SERIES, GRID_AGGREGATES_SETTING } from './pushdown/settings.js'
 
-
-// series.last_seen is written at most once an hour per series (ingester/series-registry.ts):
-// it may lag the newest sample by up to an hour, so time filters on it keep that slack.
-const LAST_SEEN_SLACK_MS = 3_600_000
 
 export interface PushdownOptions {
   matchers: boolean
   lastSample: boolean
+  /** Whole subtrees (range functions, aggregations) compiled into one statement (query/pushdown/). */
+  subtrees: boolean
 }
 
 export interface ClickHouseQuerierOptions {
@@ -55,6 +58,10 @@ export interface ClickHouseQuerierOptions {
   /** Most samples one selector may read (Prometheus's query.max-samples is per query, 50M). */
   maxSamples?: number
   pushdown?: Partial<PushdownOptions>
+  /** Most series one compiled subtree may return (its memory grows with its output). */
+  maxOutputSeries?: number
+  /** Called once per compiled subtree with the series it returned. */
+  onPushdown?: (series: number) => void
   /**
    * Splits a selector's range into tier spans (query/tier-source.ts); absent: raw only.
    * Never consulted when hints.rawOnly is set.
@@ -90,9 +97,12 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
   readonly maxSeries: number
   readonly maxSamples: number
   readonly pushdown: PushdownOptions
+  readonly maxOutputSeries: number
   /** Appended to every statement: the limits travel in the text (see clickhouse-limits.ts). */
   private readonly settings: string
   private readonly readSnapshots: boolean
+  /** Settings of compiled subtrees: the limits plus what the grid aggregates need. */
+  private readonly pushdownSettings: string
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -100,9 +110,56 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
   ) {
     this.maxSeries = options.maxSeries ?? 100_000
     this.maxSamples = options.maxSamples ?? 50_000_000
-    this.pushdown = { matchers: true, lastSample: true, ...options.pushdown }
+    this.maxOutputSeries = options.maxOutputSeries ?? DEFAULT_MAX_OUTPUT_SERIES
+    this.pushdown = { matchers: true, lastSample: true, subtrees: true, ...options.pushdown }
     this.settings = options.limits ? settingsClause(limitSettings(options.limits)) : ''
     this.readSnapshots = options.readSnapshots ?? true
+    this.pushdownSettings = settingsClause({ ...(options.limits ? limitSettings(options.limits) : {}), ...GRID_AGGREGATES_SETTING })
+  }
+
+  /** Querier.evaluate: the subtree as one statement when plan.ts can compile it exactly. */
+  evaluate(expr: Expr, grid: SubtreeGrid, signal?: AbortSignal): Promise<GridSeries[] | undefined> {
+    return this.evaluateIn(expr, grid, undefined, signal)
+  }
+
+  private async evaluateIn(expr: Expr, grid: SubtreeGrid, scope: QueryScope | undefined, signal?: AbortSignal): Promise<GridSeries[] | undefined> {
+    if (!this.compile(expr, grid, scope?.plan)) return undefined
+    // Bounded by the query's snapshot as its other reads are (query/read-snapshot.ts).
+    const snapshot = await scope?.snapshot?.(signal)
+    const stmt = this.compile(expr, grid, scope?.plan, snapshot)
+    if (!stmt) return undefined
+    const limit = this.maxOutputSeries
+    const buf = await this.run(signal, async () => {
+      const rs = await this.client.exec({
+        query: stmt.sql + this.pushdownSettings,
+        query_params: stmt.params,
+        clickhouse_settings: { default_format: 'RowBinary' as ClickHouseSettings['default_format'] },
+        abort_signal: signal,
+      })
+      const chunks: Buffer[] = []
+      for await (const chunk of rs.stream) chunks.push(chunk as Buffer)
+      return Buffer.concat(chunks)
+    })
+    const series = decodeGridRows(buf, { steps: stmt.grid.n, repeat: stmt.repeat, dropName: stmt.dropName })
+    if (series.length > limit) throw new QueryLimitError(`query processing would return too many series: a subtree gives more than ${limit} series`)
+    this.options.onPushdown?.(series.length)
+    return series
+  }
+
+  /** The statement `evaluate` would run for the subtree, or undefined when it declines. */
+  compile(expr: Expr, grid: SubtreeGrid, scope?: PlanScope, snapshot?: ReadSnapshot): CompiledStatement | undefined {
+    if (!this.pushdown.subtrees || !this.pushdown.matchers) return undefined
+    const stmt = compileSubtree(expr, grid, { rowLimit: this.maxOutputSeries + 1, ...(snapshot ? { snapshot } : {}) })
+    if (!stmt) return undefined
+    // Long ranges the tier rule sends to a rollup stay on the sample-reading path for now.
+    if (!grid.rawOnly && this.options.tiers) {
+      const hints: SelectHints = {
+        start: stmt.read.start + 1, end: stmt.read.end, step: grid.step, range: stmt.read.range, lookbackDelta: grid.lookbackDelta,
+        ...(stmt.read.func ? { func: stmt.read.func } : {}),
+      }
+      if (this.options.tiers.plan(hints, scope).some((s) => s.tier !== 'raw')) return undefined
+    }
+    return stmt
   }
 
   select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]> {
@@ -122,6 +179,7 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
     }
     const view: Querier = {
       select: (matchers, hints, signal) => this.read(matchers, hints, scope, signal),
+      evaluate: (expr, grid, signal) => this.evaluateIn(expr, grid, scope, signal),
       forQuery: () => view,
     }
     return view
@@ -149,15 +207,13 @@ export class ClickHouseQuerier implements Querier, LabelQuerier {
 
   /** SQL and parameters of the series lookup; exposed so tests can show user text never reaches the SQL. */
   seriesStatement(matchers: readonly LabelMatcher[], startMs: number): { sql: string; params: Record<string, unknown> } {
-    const where = this.pushdown.matchers ? matchersWhere(matchers) : coarseWhere(matchers)
+    const matched = matchedSeriesSql(matchers, this.pushdown.matchers ? matchersWhere(matchers) : coarseWhere(matchers))
     return {
-      sql: `SELECT toString(series_id) AS id, any(metric_name) AS s_name, any(labels) AS s_labels
-FROM series
-WHERE ${where.sql}
-GROUP BY series_id
-HAVING max(last_seen) >= fromUnixTimestamp64Milli({minLastSeen:Int64}, 'UTC')
+      sql: `SELECT toString(series_id) AS id, s_name, s_labels FROM (
+${matched.sql}
+)
 LIMIT {limit:UInt64}`,
-      params: { ...where.params, minLastSeen: clampMs(startMs - LAST_SEEN_SLACK_MS), limit: this.maxSeries + 1 },
+      params: { ...matched.params, minLastSeen: minLastSeen(startMs), limit: this.maxSeries + 1 },
     }
   }
 
@@ -183,18 +239,16 @@ LIMIT {limit:UInt64}`,
       end: clampMs(span.end),
       limit: this.maxSamples + 1,
     }
-    const keys = SAMPLE_KEYS
-    const rawKeys = snapshot ? `${keys} AND ${SNAPSHOT_CONDITION}` : keys
     let sql: string
     if (span.tier !== 'raw') {
       // The bucket start is in the key; the sample times bound the rows exactly.
-      const bounds = `${keys}
+      const bounds = `metric_name IN {names:Array(String)} AND series_id IN {ids:Array(UInt64)}
       AND timestamp >= toDateTime(intDiv({start:Int64}, 1000) - 3600, 'UTC') AND timestamp <= toDateTime(intDiv({end:Int64}, 1000), 'UTC')
       AND last_timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND last_timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')`
       sql = `${rollupSql(span.tier, func, bounds)}\nLIMIT {limit:UInt64}`
     } else {
-      const where = `${rawKeys} AND timestamp >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')`
-      sql = lastOnly ? rawSamplesSql('newest', where) : `${rawSamplesSql('all', where)}\nLIMIT {limit:UInt64}`
+      const where = sampleRangeWhere('{names:Array(String)}', '{ids:Array(UInt64)}', false, snapshot !== undefined)
+      sql = lastOnly ? lastSampleSql(where) : `${rawSamplesSql(where)}\nLIMIT {limit:UInt64}`
     }
     return this.text(sql, params, signal)
   }
@@ -306,17 +360,8 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
 // registry's slack) after the start.
 const TIME_FILTER = `min(first_seen) <= fromUnixTimestamp64Milli({end:Int64}, 'UTC') AND max(last_seen) >= fromUnixTimestamp64Milli({minLastSeen:Int64}, 'UTC')`
 
-// DateTime64(3)'s range (1900 to 2299): Prometheus's open-range sentinels lie far outside it.
-const MIN_MS = -2_208_988_800_000
-const MAX_MS = 10_413_791_999_999
-
-/** A time in ms within what ClickHouse's DateTime64 holds. */
-export function clampMs(ms: number): number {
-  return Math.min(MAX_MS, Math.max(MIN_MS, Math.trunc(ms)))
-}
-
 function timeParams(start: number, end: number) {
-  return { end: clampMs(end), minLastSeen: clampMs(start - LAST_SEEN_SLACK_MS) }
+  return { end: clampMs(end), minLastSeen: minLastSeen(start) }
 }
 
 /** Push-down off: only the metric name narrows the read (it is the table's primary key). */

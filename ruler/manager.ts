@@ -168,6 +168,7 @@ export class RuleManager {
 function memoizedQuerier(base: Querier): Querier {
   const memo = new Map<string, Promise<SeriesData[]>>()
   return {
+    ...(base.evaluate ? { evaluate: base.evaluate.bind(base) } : {}),
     select(matchers, hints, signal) {
       const key = JSON.stringify([matchers, hints.start, hints.end, hints.step, hints.range, hints.func ?? '', hints.lookbackDelta, hints.rawOnly ?? false])
       let p = memo.get(key)

@@ -5,7 +5,8 @@
  * the next rule of the same evaluation. The overlay Querier answers from storage and from
  * these samples together (same series merged by timestamp; storage wins on a tie).
  */
-import type { LabelMatcher, Labels, Querier, QueryRange, SelectHints, SeriesData } from '../promql/api.js'
+import type { LabelMatcher, Labels, Querier, QueryRange, SelectHints, SeriesData, SubtreeGrid } from '../promql/api.js'
+import { selectorsIn, type Expr } from '../promql/ast.js'
 import { compileAnchored } from '../promql/regex.js'
 import { labelsKey, type OutputSample } from './types.js'
 
@@ -77,11 +78,22 @@ function matches(m: LabelMatcher, v: string): boolean {
   }
 }
 
-/** Storage plus the ruler's recent writes; a query's view (forQuery) of storage stays overlaid. */
+/**
+ * Storage plus the ruler's recent writes; a query's view (forQuery) of storage stays overlaid.
+ * A subtree storage could evaluate whole (Querier.evaluate) goes to it only when none of its
+ * selectors matches a recent write: storage cannot see those yet.
+ */
 export function overlayQuerier(base: Querier, recent: RecentSamples): Querier {
   const scoped = base.forQuery?.bind(base)
+  const evaluate = base.evaluate?.bind(base)
   return {
     ...(scoped ? { forQuery: (range: QueryRange) => overlayQuerier(scoped(range), recent) } : {}),
+    ...(evaluate
+      ? {
+          evaluate: async (expr: Expr, grid: SubtreeGrid, signal?: AbortSignal) =>
+            selectorsIn(expr).some((sel) => recent.select(sel.matchers, -Infinity, Infinity).length > 0) ? undefined : evaluate(expr, grid, signal),
+        }
+      : {}),
     async select(matchers: readonly LabelMatcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesData[]> {
       const stored = await base.select(matchers, hints, signal)
       const extra = recent.select(matchers, hints.start, hints.end)

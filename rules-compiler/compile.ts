@@ -1,22 +1,38 @@
 /**
- * `rules compile`: for each rule, what it reads and the SQL that runs, so an operator can
- * reproduce a rule in ClickHouse. Rules are evaluated as instant queries on raw data
- * (SelectHints.rawOnly), so every selector reads the `series` index, then the raw `samples`
- * table by (metric_name, series_id, timestamp); rollup tiers are never used for rules.
- * The series lookup is the ClickHouse querier's own statement (query/clickhouse-querier.ts,
- * seriesStatement); the samples statement follows the same shape (the querier keeps it
- * private): the newest sample per series for an instant selector, every sample in the
- * window for a range selector. User text only ever appears as bound parameters.
+ * `rules compile`: for each rule, the ClickHouse statements that evaluating it runs, so an
+ * operator can see and reproduce a rule in ClickHouse. Rules are evaluated as instant queries
+ * on raw data (SelectHints.rawOnly) at the group's time minus its query_offset.
+ *
+ * The plan follows the engine: it offers each subtree, largest first, to the query side's
+ * compiler (query/pushdown/), and whatever compiles runs as that one statement, printed with
+ * its parameters for the evaluation time (pasted into /clickhouse/ with those parameters it
+ * gives the subtree's value). What does not compile is read per selector by the Querier: the
+ * series lookup, then the samples, whose text comes from the same place (query/read-sql.ts).
+ * User text only ever appears as bound parameters.
  */
-import type { LabelMatcher } from '../promql/api.js'
-import type { MatrixSelector, SubqueryExpr, VectorSelector } from '../promql/ast.js'
+import type { LabelMatcher, SubtreeGrid } from '../promql/api.js'
+import type { SubqueryExpr, VectorSelector } from '../promql/ast.js'
 import { printExpr } from '../promql/printer.js'
-import { ClickHouseQuerier } from '../query/clickhouse-querier.js'
-import { rawSamplesSql, SAMPLE_KEYS } from '../query/sample-sql.js'
+import { lastSampleSql, matchedSeriesSql, minLastSeen, rawSamplesSql, sampleRangeWhere } from '../query/read-sql.js'
+import { DEFAULT_MAX_OUTPUT_SERIES, GRID_AGGREGATES_CLAUSE } from '../query/pushdown/settings.js'
+import { compileSubtree } from '../query/pushdown/statement.js'
 import { formatDuration } from './duration.js'
 import { children, parseRuleExpr, type Expr } from './promql.js'
 import type { RuleGroupDefinition } from './rule-file.js'
 
+export interface Statement {
+  purpose: string
+  sql: string
+  params: Record<string, unknown>
+}
+
+/** A subtree evaluated as one statement (rows: name, labels, v = values per step, p = present per step). */
+export interface PushedPlan {
+  subtree: string
+  statement: Statement
+}
+
+/** A selector the engine reads sample by sample (not part of a compiled subtree). */
 export interface SelectorPlan {
   selector: string
   kind: 'instant' | 'range'
@@ -25,7 +41,7 @@ export interface SelectorPlan {
   windowEndMs: number
   tables: string[]
   tier: 'raw'
-  statements: { purpose: string; sql: string; params: Record<string, unknown> }[]
+  statements: Statement[]
 }
 
 export interface RulePlan {
@@ -36,75 +52,131 @@ export interface RulePlan {
   name: string
   expr: string
   intervalMs: number
+  /** The evaluation time the statements' parameters are for (ms). */
+  evaluationTime: number
+  pushed: PushedPlan[]
   selectors: SelectorPlan[]
   error?: string
 }
 
-// Never called: seriesStatement only builds text.
-const statements = new ClickHouseQuerier(undefined as never)
+export interface CompileOptions {
+  lookbackDeltaMs?: number
+  defaultIntervalMs?: number
+  /** Default: now. */
+  evaluationTime?: number
+}
 
-export function compileGroups(groups: readonly RuleGroupDefinition[], opts: { lookbackDeltaMs?: number; defaultIntervalMs?: number } = {}): RulePlan[] {
+const DEFAULT_SUBQUERY_STEP_MS = 60_000
+
+export function compileGroups(groups: readonly RuleGroupDefinition[], opts: CompileOptions = {}): RulePlan[] {
   const lookback = opts.lookbackDeltaMs ?? 5 * 60_000
+  const now = opts.evaluationTime ?? Date.now()
   const plans: RulePlan[] = []
   for (const g of groups) {
     for (const r of g.rules) {
       const base = { file: g.file, line: r.pos.line, group: g.name.value, kind: r.kind, name: r.name.value, intervalMs: g.intervalMs ?? opts.defaultIntervalMs ?? 60_000 }
       const parsed = parseRuleExpr(r.expr.value)
       if (!parsed.ok) {
-        plans.push({ ...base, expr: r.expr.value, selectors: [], error: parsed.message })
+        plans.push({ ...base, expr: r.expr.value, evaluationTime: now, pushed: [], selectors: [], error: parsed.message })
         continue
       }
-      const offsetMs = g.queryOffsetMs ?? 0
-      plans.push({ ...base, expr: printExpr(parsed.expr), selectors: selectorPlans(parsed.expr, lookback, offsetMs) })
+      const t = now - (g.queryOffsetMs ?? 0)
+      const grid: SubtreeGrid = { start: t, end: t, step: 0, lookbackDelta: lookback, queryStart: t, queryEnd: t, rawOnly: true }
+      const out = { pushed: [] as PushedPlan[], selectors: [] as SelectorPlan[] }
+      planNode(parsed.expr, grid, out)
+      plans.push({ ...base, expr: printExpr(parsed.expr), evaluationTime: now, ...out })
     }
   }
   return plans
 }
 
-function selectorPlans(expr: Expr, lookback: number, queryOffset: number): SelectorPlan[] {
-  const out: SelectorPlan[] = []
-  const visit = (e: Expr, extraRange: number, extraOffset: number) => {
-    if (e.type === 'SubqueryExpr') {
-      const sq = e as SubqueryExpr
-      visit(sq.expr, extraRange + sq.range, extraOffset + sq.offset)
+/** Node kinds the engine offers to storage whole (promql/eval/evaluator.ts). */
+const OFFERED = new Set<Expr['type']>(['VectorSelector', 'Call', 'AggregateExpr', 'BinaryExpr'])
+
+function planNode(e: Expr, grid: SubtreeGrid, out: { pushed: PushedPlan[]; selectors: SelectorPlan[] }): void {
+  if (OFFERED.has(e.type)) {
+    const stmt = compileSubtree(e, grid, { rowLimit: DEFAULT_MAX_OUTPUT_SERIES + 1 })
+    if (stmt) {
+      out.pushed.push({
+        subtree: printExpr(e),
+        statement: { purpose: 'the subtree, evaluated in ClickHouse', sql: `${stmt.sql}\n${GRID_AGGREGATES_CLAUSE}`, params: stmt.params },
+      })
       return
     }
-    if (e.type === 'MatrixSelector' || e.type === 'VectorSelector') {
-      const sel: VectorSelector = e.type === 'MatrixSelector' ? (e as MatrixSelector).selector : (e as VectorSelector)
-      const range = e.type === 'MatrixSelector' ? (e as MatrixSelector).range : 0
-      const end = queryOffset + extraOffset + sel.offset
-      const start = end + extraRange + (range || lookback)
-      out.push(plan(printExpr(e), sel.matchers, range > 0 || extraRange > 0 ? 'range' : 'instant', start, end))
-      return
-    }
-    for (const c of children(e)) visit(c, extraRange, extraOffset)
   }
-  visit(expr, 0, 0)
-  return out
+  switch (e.type) {
+    case 'VectorSelector':
+      out.selectors.push(selectorPlan(e, 0, grid))
+      return
+    case 'MatrixSelector':
+      out.selectors.push(selectorPlan(e.selector, e.range, grid, printExpr(e)))
+      return
+    case 'SubqueryExpr':
+      planNode(e.expr, subqueryGrid(e, grid), out)
+      return
+    case 'Call':
+      // timestamp() of a selector reads it directly (promql/eval/functions.ts).
+      if (e.func === 'timestamp' && e.args[0]?.type === 'VectorSelector') {
+        out.selectors.push(selectorPlan(e.args[0], 0, grid))
+        return
+      }
+      break
+    default:
+      break
+  }
+  for (const c of children(e)) planNode(c, grid, out)
 }
 
-function plan(selector: string, matchers: readonly LabelMatcher[], kind: 'instant' | 'range', startBeforeMs: number, endBeforeMs: number): SelectorPlan {
-  const series = statements.seriesStatement(matchers, 0)
-  // The evaluation time is a parameter: {t:Int64} (ms). The series lookup's time bound follows it.
-  const seriesParams = { ...series.params, minLastSeen: `{t} - ${startBeforeMs} - 3600000` }
-  const window = `timestamp >= fromUnixTimestamp64Milli({t:Int64} - ${startBeforeMs}, 'UTC') AND timestamp <= fromUnixTimestamp64Milli({t:Int64} - ${endBeforeMs}, 'UTC')`
-  const samplesSql = rawSamplesSql(kind === 'instant' ? 'newest' : 'all', `${SAMPLE_KEYS} AND ${window}`)
+function atTime(sel: { at?: VectorSelector['at'] }, grid: SubtreeGrid): number | undefined {
+  if (!sel.at) return undefined
+  return sel.at.kind === 'start' ? grid.queryStart : sel.at.kind === 'end' ? grid.queryEnd : sel.at.t
+}
+
+/** The inner grid the engine evaluates a subquery over (promql/eval/evaluator.ts subquery). */
+function subqueryGrid(e: SubqueryExpr, grid: SubtreeGrid): SubtreeGrid {
+  const end = (atTime(e, grid) ?? grid.end) - e.offset
+  const lo = (atTime(e, grid) ?? grid.start) - e.offset
+  const step = e.step > 0 ? e.step : DEFAULT_SUBQUERY_STEP_MS
+  const from = lo - e.range
+  let start = step * Math.trunc(from / step)
+  if (start <= from) start += step
+  return { ...grid, start, end: start + Math.floor((end - start) / step) * step, step }
+}
+
+function selectorPlan(sel: VectorSelector, range: number, grid: SubtreeGrid, text = printExpr(sel)): SelectorPlan {
+  const fixed = atTime(sel, grid)
+  const end = (fixed ?? grid.end) - sel.offset
+  const first = (fixed ?? grid.start) - sel.offset
+  const start = first - (range || grid.lookbackDelta) + 1
+  const kind = range > 0 ? 'range' : 'instant'
   return {
-    selector,
+    selector: text,
     kind,
-    windowStartMs: startBeforeMs,
-    windowEndMs: endBeforeMs,
+    windowStartMs: grid.queryEnd - start + 1,
+    windowEndMs: grid.queryEnd - end,
     tables: ['series', 'samples'],
     tier: 'raw',
-    statements: [
-      { purpose: 'series lookup (labels resolved on the series index)', sql: series.sql, params: seriesParams },
-      {
-        purpose: kind === 'instant' ? 'samples: the newest in the lookback window, per series' : 'samples: every sample in the range window',
-        sql: samplesSql,
-        params: { names: '<metric names of the series found>', ids: '<series_id of the series found>', t: '<evaluation time, ms>' },
-      },
-    ],
+    statements: readStatements(sel.matchers, kind === 'instant' && grid.step === 0, start, end),
   }
+}
+
+function readStatements(matchers: readonly LabelMatcher[], lastOnly: boolean, start: number, end: number): Statement[] {
+  const series = matchedSeriesSql(matchers)
+  const where = sampleRangeWhere('{names:Array(String)}', '{ids:Array(UInt64)}', false)
+  return [
+    { purpose: 'series lookup (labels resolved on the series index)', sql: series.sql, params: { ...series.params, minLastSeen: minLastSeen(start) } },
+    {
+      purpose: lastOnly ? 'samples: the newest in the lookback window, per series' : 'samples: every sample in the window',
+      sql: lastOnly ? lastSampleSql(where) : rawSamplesSql(where),
+      params: { names: '<metric names of the series found>', ids: '<series_id of the series found>', start, end },
+    },
+  ]
+}
+
+function formatStatement(lines: string[], st: Statement, indent: string): void {
+  lines.push(`${indent}-- ${st.purpose}`)
+  lines.push(...st.sql.split('\n').map((l) => `${indent}${l}`))
+  lines.push(`${indent}-- params: ${JSON.stringify(st.params)}`)
 }
 
 export function formatPlansText(plans: readonly RulePlan[]): string {
@@ -116,15 +188,16 @@ export function formatPlansText(plans: readonly RulePlan[]): string {
       lines.push(`  error: ${p.error}`, '')
       continue
     }
-    if (p.selectors.length === 0) lines.push('  reads nothing (no selector)')
+    if (p.pushed.length === 0 && p.selectors.length === 0) lines.push('  reads nothing (no selector)')
+    lines.push(`  statements for evaluation time ${new Date(p.evaluationTime).toISOString()} (parameters below; raw samples, rules never read rollups):`)
+    p.pushed.forEach((s, i) => {
+      lines.push(`  subtree ${i + 1}: ${s.subtree}  (one statement)`)
+      formatStatement(lines, s.statement, '    ')
+    })
     p.selectors.forEach((s, i) => {
-      const w = s.windowEndMs === 0 ? `[t-${formatDuration(s.windowStartMs)}, t]` : `[t-${formatDuration(s.windowStartMs)}, t-${formatDuration(s.windowEndMs)}]`
-      lines.push(`  selector ${i + 1}: ${s.selector}  (${s.kind}, window ${w}, tier ${s.tier}: rules read raw samples; tables ${s.tables.join(', ')})`)
-      for (const st of s.statements) {
-        lines.push(`    -- ${st.purpose}`)
-        lines.push(...st.sql.split('\n').map((l) => `    ${l}`))
-        lines.push(`    -- params: ${JSON.stringify(st.params)}`)
-      }
+      const w = s.windowEndMs === 0 ? `(t-${formatDuration(s.windowStartMs)}, t]` : `(t-${formatDuration(s.windowStartMs)}, t-${formatDuration(s.windowEndMs)}]`
+      lines.push(`  selector ${i + 1}: ${s.selector}  (${s.kind}, window ${w}, read by the engine; tables ${s.tables.join(', ')})`)
+      for (const st of s.statements) formatStatement(lines, st, '    ')
     })
     lines.push('')
   }

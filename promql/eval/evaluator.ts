@@ -3,12 +3,12 @@
  * SelectHints covering every step), subqueries evaluate their inner expression once over
  * their own aligned grid, and range functions slide a window over each series' samples.
  */
-import type { LabelMatcher, Querier, SelectHints } from '../api.js'
+import type { LabelMatcher, Querier, SelectHints, SubtreeGrid } from '../api.js'
 import { PromQLCanceledError, PromQLExecutionError, PromQLTimeoutError } from '../api.js'
 import type { AtModifier, Expr, MatrixSelector, PosRange, SubqueryExpr, VectorSelector } from '../ast.js'
 import { evalAggregate } from './aggregate.js'
 import { evalBinary } from './binary.js'
-import { evalCall } from './functions.js'
+import { evalCall, nonCounterInfo } from './functions.js'
 import type { Grid, MatrixValue, MSeries, ScalarValue, Value, VectorValue } from './values.js'
 import { dropNameLabel, gridOf, stepTime, VSeries } from './values.js'
 
@@ -114,6 +114,10 @@ export class Evaluator {
 
   private async evalNode(e: Expr, g: Grid, hints: HintContext): Promise<Value> {
     await this.pace()
+    if (this.opts.querier.evaluate && OFFERED.has(e.type)) {
+      const pushed = await this.offer(e, g)
+      if (pushed) return pushed
+    }
     switch (e.type) {
       case 'NumberLiteral':
         return { kind: 'scalar', values: new Float64Array(g.n).fill(e.value) }
@@ -146,6 +150,28 @@ export class Evaluator {
       case 'BinaryExpr':
         return evalBinary(this, e, g)
     }
+  }
+
+  /** Offers the subtree to storage (Querier.evaluate); its answer, or undefined when declined. */
+  private async offer(e: Expr, g: Grid): Promise<VectorValue | undefined> {
+    const grid: SubtreeGrid = {
+      start: g.start, end: g.end, step: g.step, lookbackDelta: this.opts.lookbackDelta,
+      queryStart: this.opts.queryStart, queryEnd: this.opts.queryEnd,
+      ...(this.opts.rawOnly !== undefined ? { rawOnly: this.opts.rawOnly } : {}),
+    }
+    const result = await this.opts.querier.evaluate!(e, grid, this.opts.signal)
+    this.checkAbort()
+    if (!result) return undefined
+    let points = 0
+    const series: VSeries[] = []
+    for (const r of result) {
+      if (r.values.length !== g.n || r.present.length !== g.n) throw new PromQLExecutionError(`storage answered a subtree with ${r.values.length} steps, expected ${g.n}`)
+      for (let i = 0; i < g.n; i++) points += r.present[i]
+      series.push(new VSeries(r.labels, r.dropName, r.values, r.present))
+    }
+    this.addSamples(points)
+    counterInfos(this, e, series)
+    return { kind: 'vector', series }
   }
 
   async evalVector(e: Expr, g: Grid, hints: HintContext = {}): Promise<VectorValue> {
@@ -292,6 +318,39 @@ export class Evaluator {
     }
     return { kind: 'matrix', series, range: e.range, windowEnd }
   }
+}
+
+/** Node kinds the engine offers to Querier.evaluate (instant-vector producers). */
+const OFFERED = new Set<Expr['type']>(['VectorSelector', 'Call', 'AggregateExpr', 'BinaryExpr'])
+
+/**
+ * rate/increase's "might not be a counter" note for a subtree storage evaluated: from the
+ * result's names when they are still there, else from the selector's pinned name (the
+ * Querier.evaluate contract), once the subtree produced anything.
+ */
+function counterInfos(ev: Evaluator, e: Expr, result: readonly VSeries[]): void {
+  if (result.length === 0) return
+  const visit = (x: Expr): void => {
+    switch (x.type) {
+      case 'Call': {
+        if (x.func === 'rate' || x.func === 'increase') {
+          const arg = x.args[0]
+          if (arg?.type === 'MatrixSelector') {
+            const pinned = arg.selector.matchers.find((m) => m.name === '__name__' && m.type === '=')?.value
+            const names = x === e ? result.map((s) => s.labels.__name__) : [pinned]
+            for (const name of names) nonCounterInfo(ev, name, arg.pos)
+          }
+        }
+        x.args.forEach(visit)
+        return
+      }
+      case 'AggregateExpr': visit(x.expr); if (x.param) visit(x.param); return
+      case 'BinaryExpr': visit(x.lhs); visit(x.rhs); return
+      case 'ParenExpr': case 'UnaryExpr': visit(x.expr); return
+      default: return
+    }
+  }
+  visit(e)
 }
 
 /** Removes `__name__` where an operation dropped it; identical series merge, or fail if they overlap. */

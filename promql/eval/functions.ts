@@ -13,7 +13,7 @@ import type { Evaluator } from './evaluator.js'
 import { forEachWindow } from './evaluator.js'
 import { histogramFraction, histogramQuantile } from './histogram-quantile.js'
 import { quantile } from './aggregate.js'
-import type { Grid, MatrixValue, MSeries, Value, VectorValue } from './values.js'
+import type { Grid, MatrixValue, Value, VectorValue } from './values.js'
 import { kahan, kahanAdd, stepTime, VSeries } from './values.js'
 
 function unwrapParens(e: Expr): Expr {
@@ -276,15 +276,14 @@ async function evalRangeFunction(ev: Evaluator, e: Call, g: Grid): Promise<Vecto
     })
     if (any) {
       out.push(r)
-      if (e.func === 'rate' || e.func === 'increase') nonCounterInfo(ev, s, e.args[matrixIdx].pos)
+      if (e.func === 'rate' || e.func === 'increase') nonCounterInfo(ev, s.labels.__name__, e.args[matrixIdx].pos)
     }
   }
   ev.addSamples(points)
   return { kind: 'vector', series: out }
 }
 
-function nonCounterInfo(ev: Evaluator, s: MSeries, pos: PosRange): void {
-  const name = s.labels.__name__
+export function nonCounterInfo(ev: Evaluator, name: string | undefined, pos: PosRange): void {
   if (name && !/(_total|_sum|_count|_bucket)$/.test(name)) {
     ev.info(`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, pos)
   }
