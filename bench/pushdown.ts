@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { createEngine } from '../promql/engine.js'
 import { ClickHouseQuerier } from '../query/clickhouse-querier.js'
 import { openStore } from '../store/connection.js'
+import { publicSchema } from '../rollup/public-schema.js'
 import { migrate } from '../store/schema.js'
 
 const series = Number(process.argv[2] ?? 1_000_000)
@@ -23,7 +24,7 @@ const start = end - HOUR
 const dir = await mkdtemp(join(tmpdir(), 'metrichouse-bench-pushdown-'))
 const store = await openStore({ dataDir: dir, database: 'default' })
 try {
-  await migrate(store.readWrite, { rawRetentionMs: 7 * 86_400_000, rollups: false })
+  await migrate(store.readWrite, publicSchema({ rawRetentionMs: 7 * 86_400_000, rollups: false }))
   const t0 = performance.now()
   const first = start - 10 * 60_000
   const points = (end - first) / 15_000 + 1
@@ -57,11 +58,11 @@ FROM numbers(${series * points})`,
   const rss0 = process.memoryUsage().rss
   let peak = rss0
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
-  const compiled = await measure(new ClickHouseQuerier(store.promql))
+  const compiled = await measure(new ClickHouseQuerier(store.readOnly))
   clearInterval(timer)
   process.stderr.write(`pushdown bench: compiled p50 ${compiled.toFixed(0)} ms, RSS growth ${((peak - rss0) / 2 ** 20).toFixed(0)} MiB\n`)
   if (series <= 100_000) {
-    const samplePath = await measure(new ClickHouseQuerier(store.promql, { maxSeries: series + 1, pushdown: { subtrees: false } }))
+    const samplePath = await measure(new ClickHouseQuerier(store.readOnly, { maxSeries: series + 1, pushdown: { subtrees: false } }))
     process.stderr.write(`pushdown bench: sample-reading path p50 ${samplePath.toFixed(0)} ms (${(samplePath / compiled).toFixed(1)}x the compiled)\n`)
   }
 } finally {
