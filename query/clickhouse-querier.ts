@@ -35,7 +35,7 @@ import {
 import type { Tier, TierSpan } from '../rollup/resolution.js'
 import { matcherSetsWhere, matchersWhere, pinnedMetricName } from './matcher-sql.js'
 import { LIMIT_ERROR_CODES, limitSettings, settingsClause, type ClickHouseLimits } from './clickhouse-limits.js'
-import { SNAPSHOT_CONDITION, snapshotParams, takeReadSnapshot, type ReadSnapshot } from './read-snapshot.js'
+import { snapshotParams, takeReadSnapshot, type ReadSnapshot } from './read-snapshot.js'
 import { countsPoints, rollupSql, type PlanScope, type TierPlanner } from './tier-source.js'
 import { clampMs, lastSampleSql, matchedSeriesSql, minLastSeen, rawSamplesSql, sampleRangeWhere } from './read-sql.js'
 import type { Expr } from '../promql/ast.js'
