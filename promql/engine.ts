@@ -34,6 +34,12 @@ export interface EngineOptions {
    * true; false gives a Prometheus server's default (names dropped at once).
    */
   readonly delayedNameRemoval?: boolean
+  /**
+   * Prometheus 2's windows, closed on the left: an instant selector's lookback and a range
+   * selector's window are [t - d, t], not Prometheus 3's (t - d, t]. Default false. Only for
+   * telling a user why a verdict differs from promtool 2.x (`rules test`).
+   */
+  readonly closedWindows?: boolean
 }
 
 const DEFAULTS = {
@@ -83,6 +89,7 @@ export function createEngine(options: EngineOptions = {}): PromQLEngine {
         queryEnd: end,
         timedOut,
         delayedNameRemoval: options.delayedNameRemoval ?? true,
+        closedWindows: options.closedWindows ?? false,
         ...(cfg.timeoutMs > 0 ? { deadlineAt: Date.now() + cfg.timeoutMs } : {}),
       })
       const grid = isRange ? gridOf(start, end, step) : gridOf(start, start, 0)

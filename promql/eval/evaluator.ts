@@ -35,6 +35,8 @@ export interface EvalOptions {
    * drops them, and series that become identical are merged or rejected right there.
    */
   readonly delayedNameRemoval: boolean
+  /** Prometheus 2's left-closed lookback and range windows (EngineOptions.closedWindows). */
+  readonly closedWindows?: boolean
 }
 
 /** What the enclosing nodes tell a selector's SelectHints. */
@@ -223,7 +225,8 @@ export class Evaluator {
     let lo = Infinity, hi = -Infinity
     for (const t of times) { if (t < lo) lo = t; if (t > hi) hi = t }
     const lookback = this.opts.lookbackDelta
-    const data = await this.select(e.matchers, lo - lookback + 1, hi, g, 0, hints)
+    const closed = this.opts.closedWindows === true
+    const data = await this.select(e.matchers, lo - lookback + (closed ? 0 : 1), hi, g, 0, hints)
     const out: VSeries[] = []
     let points = 0
     for (const sd of data) {
@@ -244,7 +247,7 @@ export class Evaluator {
           continue
         }
         while (j + 1 < len && ts[j + 1] <= t) j++
-        if (j < 0 || ts[j] <= t - lookback) continue
+        if (j < 0 || (closed ? ts[j] < t - lookback : ts[j] <= t - lookback)) continue
         if (stale && stale[j]) continue
         s.values[i] = timestamps ? ts[j] / 1000 : vs[j]
         s.present[i] = 1
@@ -263,7 +266,8 @@ export class Evaluator {
     if (g.n === 0) return { kind: 'matrix', series: [], range: e.range, windowEnd }
     let lo = Infinity, hi = -Infinity
     for (const t of windowEnd) { if (t < lo) lo = t; if (t > hi) hi = t }
-    const data = await this.select(sel.matchers, lo - e.range + 1, hi, g, e.range, hints)
+    const closedLeft = this.opts.closedWindows === true
+    const data = await this.select(sel.matchers, lo - e.range + (closedLeft ? 0 : 1), hi, g, e.range, hints)
     const series: MSeries[] = []
     for (const sd of data) {
       const stale = sd.stale
@@ -283,7 +287,7 @@ export class Evaluator {
       }
       series.push(countSums ? { labels: sd.labels, dropName: false, ts, vs, countSums } : { labels: sd.labels, dropName: false, ts, vs })
     }
-    return { kind: 'matrix', series, range: e.range, windowEnd }
+    return { kind: 'matrix', series, range: e.range, windowEnd, closedLeft }
   }
 
   async subquery(e: SubqueryExpr, g: Grid, hints: HintContext): Promise<MatrixValue> {
@@ -295,7 +299,8 @@ export class Evaluator {
     // First step-aligned time after the earliest window start (Go truncating division).
     const from = lo - e.range
     let start = step * Math.trunc(from / step)
-    if (start <= from) start += step
+    const closedLeft = this.opts.closedWindows === true
+    if (closedLeft ? start < from : start <= from) start += step
     const inner = gridOf(start, hi, step)
     // Every step of the inner grid holds at least one point per series: refuse before allocating.
     if (inner.n > this.opts.maxSamples) {
@@ -316,7 +321,7 @@ export class Evaluator {
       }
       series.push({ labels: s.labels, dropName: s.dropName, ts, vs })
     }
-    return { kind: 'matrix', series, range: e.range, windowEnd }
+    return { kind: 'matrix', series, range: e.range, windowEnd, closedLeft }
   }
 }
 
@@ -394,7 +399,7 @@ export function forEachWindow(m: MatrixValue, s: MSeries, fn: (lo: number, hi: n
     const start = end - m.range
     if (i > 0 && end < m.windowEnd[i - 1]) { lo = 0; hi = 0 }
     while (hi < ts.length && ts[hi] <= end) hi++
-    while (lo < hi && ts[lo] <= start) lo++
+    while (lo < hi && (m.closedLeft ? ts[lo] < start : ts[lo] <= start)) lo++
     if (hi > lo) fn(lo, hi, i)
   }
 }

@@ -88,6 +88,8 @@ export interface MatrixValue {
   readonly range: number
   /** Per step of the grid: the window's end after offset and `@`. */
   readonly windowEnd: Float64Array
+  /** Prometheus 2's window [windowEnd - range, windowEnd] (EngineOptions.closedWindows). */
+  readonly closedLeft?: boolean
 }
 
 export type Value = ScalarValue | StringValue | VectorValue | MatrixValue
