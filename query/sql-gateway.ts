@@ -7,6 +7,7 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import type { Readable } from 'node:stream'
 import type { FunctionPolicy } from '../store/sql-function-policy.js'
+import { GRID_AGGREGATES_SETTING } from './pushdown/settings.js'
 import { clientStatementParser, loadFunctionPolicy } from '../store/sql-guard-engine.js'
 import { SqlRefusedError, adHocReadPolicy, guardStatement } from '../store/sql-guard.js'
 
@@ -77,6 +78,10 @@ export class SqlGateway {
       result_overflow_mode: 'throw',
       // As a ClickHouse server answers JSON formats: UInt64 ids would lose digits as numbers.
       output_format_json_quote_64bit_integers: 1,
+      // What `rules compile` prints for a compiled subtree carries this setting; read-only
+      // mode accepts a SETTINGS clause that repeats the session's value, so the statement
+      // pasted here runs as the ruler runs it.
+      ...GRID_AGGREGATES_SETTING,
     }
   }
 

@@ -18,7 +18,8 @@ import { ClickHouseQuerier, QueryLimitError } from '../../query/clickhouse-queri
 import { SeriesLoader, type LoadSeries } from '../../query/series-loader.js'
 import { compileGroups } from '../../rules-compiler/compile.js'
 import { parseRuleFile } from '../../rules-compiler/rule-file.js'
-import { openStore, type StoreClients } from '../../store/connection.js'
+import { SqlGateway } from '../../query/sql-gateway.js'
+import { openEmbeddedSession, openStore, type StoreClients } from '../../store/connection.js'
 import { ClickHouseSampleStore } from '../../store/sample-store.js'
 import { publicSchema } from '../../rollup/public-schema.js'
 import { migrate } from '../../store/schema.js'
@@ -166,5 +167,27 @@ describe('compiled PromQL subtrees give what the engine gives from memory', () =
     const expected = await engine.instantQuery(memory, 'sum by (pool) (rate(c_total[5m]))', t)
     const got = rows.filter((r: { p: number[] }) => r.p[0] === 1).map((r: { labels: Record<string, string>; v: number[] }) => ({ labels: r.labels, t, v: Number(r.v[0]) }))
     sameResult(expected, { value: { type: 'vector', samples: got }, warnings: [], infos: [] }, 'rules compile statement')
+  })
+
+  it('the statement rules compile prints, pasted into the read-only SQL endpoint, gives the same rows', async () => {
+    const t = T0 + 1_800_000
+    const rules = parseRuleFile('r.yml', `groups:\n- name: g\n  rules:\n  - record: pool:c:rate5m\n    expr: sum by (pool) (rate(c_total[5m]))\n`)
+    const { sql: text, params } = compileGroups(rules.groups, { evaluationTime: t })[0]!.pushed[0]!.statement
+    const direct = await (await store.readOnly.query({ query: text, query_params: params, format: 'JSONEachRow' })).json()
+    // The gateway of /clickhouse/ on a session of its own: locked read-only, the guard first.
+    const session = await openEmbeddedSession(dir, 'default')
+    try {
+      const gateway = new SqlGateway({ client: session, embedded: true, database: 'default', maxExecutionTimeMs: 30_000, maxResultRows: 100_000 })
+      // As a user passes them in param_<name>: ClickHouse's text format of each value.
+      const literal = (x: unknown) => (typeof x === 'string' ? `'${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : String(x))
+      const textParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? `[${v.map(literal).join(',')}]` : String(v)]))
+      const stream = await gateway.run(text, { format: 'JSONEachRow', queryParams: textParams })
+      const chunks: Buffer[] = []
+      for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer))
+      const pasted = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as unknown)
+      expect(pasted).toEqual(direct)
+    } finally {
+      await session.close()
+    }
   })
 })
