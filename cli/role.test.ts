@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -88,6 +90,29 @@ describe('lockDataDir', () => {
     const again = lockDataDir(data)
     again()
     release()
+  })
+
+  it('takes over a lock whose process was killed and is a zombie not yet reaped', async () => {
+    const data = join(dir, 'zombie')
+    // The background `sleep 0` exits at once; its parent exec's into `sleep 5` and never
+    // collects it, so for five seconds its pid is a zombie, as a kill -9'd serve under a wrapper is.
+    const parent = spawn('bash', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    try {
+      const pid = Number((await once(parent.stdout!, 'data'))[0].toString().trim())
+      let state = ''
+      for (let i = 0; i < 50 && state !== 'Z'; i++) {
+        await new Promise((r) => setTimeout(r, 20))
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        state = stat.charAt(stat.lastIndexOf(')') + 2)
+      }
+      expect(state).toBe('Z')
+      lockDataDir(data)()
+      lockDataDirAs(data, pid)
+      const release = lockDataDir(data)
+      release()
+    } finally {
+      parent.kill('SIGKILL')
+    }
   })
 })
 
