@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeFleet, remoteWriteFleet, SCRAPE_MS } from '../fleet.js'
 import { REPO_ROOT } from '../peers/metrichouse.js'
 import { startTestServer, type TestServer } from './server.js'
+import { encodeRw1 } from './wire.js'
 
 const GRAFANA = join(REPO_ROOT, 'examples', 'grafana')
 const DASHBOARDS = join(GRAFANA, 'dashboards')
@@ -59,6 +60,10 @@ beforeAll(async () => {
   // metrichouse's own /metrics, pushed into itself a few seconds apart (as a Prometheus scraping
   // it would remote-write): the self-monitoring dashboard's panels then have data to show.
   for (let i = 0; i < 3; i++) {
+    // A remote write between scrapes, so the request-duration histogram moves from one scrape
+    // to the next: its rate, and the latency panel's quantile, are then numbers, not NaN.
+    const write = await server.write(server.snappy.compress(encodeRw1([{ labels: [['__name__', 'grafana_test_write'], ['i', String(i)]], samples: [{ timestampMs: Date.now(), value: i }] }])))
+    expect(write.status).toBe(204)
     const text = await (await fetch(`${server.url}/metrics`)).text()
     const pushed = await fetch(`${server.url}/api/v1/import/prometheus?extra_label=instance=mh-test:9201&extra_label=job=metrichouse`, { method: 'POST', body: text, headers: { 'Content-Type': 'text/plain; version=0.0.4' } })
     expect(pushed.status, await pushed.text()).toBeLessThan(300)
